@@ -1,1 +1,7 @@
-//! facade
+//! exchange-simulator: a crypto exchange simulator for testing trading bots against an unreliable
+//! exchange. This facade re-exports what an embedding program needs.
+
+pub use engine;
+pub use protocol;
+pub use server::config::{Config, ConfigError};
+pub use server::{ExchangeServer, ServerError};

@@ -1,5 +1,132 @@
 //! `exchange-sim`: the command line of the exchange simulator.
+//!
+//! `exchange-sim` (or `exchange-sim serve`) runs the exchange; `exchange-sim bench ...` runs the
+//! load generator and the engine benchmark.
 
-fn main() {
-    println!("exchange-sim: the server is not built yet");
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use exchange_simulator::{Config, ExchangeServer};
+
+#[derive(Parser)]
+#[command(name = "exchange-sim", version, about = "A crypto exchange simulator with fault injection")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the exchange server (the default).
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Clone, Default)]
+struct ServeArgs {
+    /// A JSON configuration file (the embedded defaults are used without one).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The address to listen on (overrides server.host).
+    #[arg(long)]
+    host: Option<String>,
+    /// The port to listen on (overrides server.port; 0 picks a free one).
+    #[arg(long)]
+    port: Option<u16>,
+    /// The master seed for every random stream (overrides the config's seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// The token the admin API requires (overrides server.admin_token).
+    #[arg(long)]
+    admin_token: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Serve(args)) => serve(args),
+        None => serve(cli.serve),
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let mut config = match &args.config {
+        Some(path) => match Config::from_file(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("exchange-sim: invalid configuration {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => Config::default(),
+    };
+    if let Some(host) = args.host {
+        config.server.host = host;
+    }
+    if let Some(port) = args.port {
+        config.server.port = port;
+    }
+    if let Some(seed) = args.seed {
+        config.seed = Some(seed);
+    }
+    if let Some(token) = args.admin_token {
+        config.server.admin_token = Some(token);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("exchange-sim: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let mut server = match ExchangeServer::new(config) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("exchange-sim: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        println!("exchange-sim: seed {}", server.seed());
+        match server.start().await {
+            Ok(addr) => println!("exchange-sim: listening on ws://{addr}/ws"),
+            Err(e) => {
+                eprintln!("exchange-sim: {e}");
+                return ExitCode::from(2);
+            }
+        }
+        wait_for_signal().await;
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

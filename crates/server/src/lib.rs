@@ -1,1 +1,20 @@
-//! placeholder
+//! The exchange server: WebSocket (native protocol) and REST on one port, in front of one engine
+//! thread.
+//!
+//! - [`core`] owns the engine on its own thread: it takes requests from a bounded channel, runs
+//!   them, and routes every event to the connections of the owning account and to the channel
+//!   subscribers (a market-data message is written once and shared).
+//! - [`connection`] is one WebSocket: it parses requests, enforces limits, and writes frames,
+//!   stamping each with the connection's `seq`.
+//! - [`rest`] answers the REST ground truth through the same engine thread.
+
+pub mod config;
+pub mod connection;
+pub mod core;
+pub mod outbound;
+pub mod rest;
+mod server;
+mod ticker;
+
+pub use config::{Config, ConfigError};
+pub use server::{ExchangeServer, ServerError};

@@ -1,0 +1,762 @@
+//! Client requests: one pass from frame text to a typed [`Request`], or a [`ParseFailure`] with a
+//! stable code, the offending field and a readable message.
+//!
+//! Unknown extra fields are ignored (clients of the original simulator send some); a field that is
+//! present but `null` counts as absent.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use engine::{
+    ClientOrderId, NewOrder, OrderId, OrderRef, OrderStatus, OrderType, Qty, Side, StpMode,
+    SymbolId, TimeInForce,
+};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::catalog::Catalog;
+use crate::codes::ErrorCode;
+
+/// A client's `request_id`, kept as the JSON text to echo (a string literal or a number).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestId(pub Box<str>);
+
+impl RequestId {
+    /// The JSON text of the id, ready to splice into an answer.
+    pub fn as_json(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A market-data or control channel a connection can subscribe to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// TRADE messages.
+    Trades,
+    /// MARKET_DATA (ticker) messages.
+    Ticker,
+    /// ORDERBOOK_UPDATE with the top levels as a full picture on every change.
+    Orderbook,
+    /// ORDERBOOK_SNAPSHOT, then ORDERBOOK_UPDATE deltas with book sequences and checksums.
+    OrderbookL2,
+    /// CANDLE messages for one interval.
+    Candles,
+    /// HEARTBEAT frames during silence (no symbol).
+    Heartbeat,
+}
+
+impl Channel {
+    /// Every channel.
+    pub const ALL: [Channel; 6] = [
+        Channel::Trades,
+        Channel::Ticker,
+        Channel::Orderbook,
+        Channel::OrderbookL2,
+        Channel::Candles,
+        Channel::Heartbeat,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Trades => "TRADES",
+            Channel::Ticker => "TICKER",
+            Channel::Orderbook => "ORDERBOOK",
+            Channel::OrderbookL2 => "ORDERBOOK_L2",
+            Channel::Candles => "CANDLES",
+            Channel::Heartbeat => "HEARTBEAT",
+        }
+    }
+
+    /// A channel by wire name (case-insensitive).
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// Which orders GET_ORDERS returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Working orders: OPEN and PARTIALLY_FILLED.
+    Open,
+    /// Orders in exactly this status.
+    Exactly(OrderStatus),
+}
+
+/// A parsed, validated request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub request_id: Option<RequestId>,
+    pub kind: RequestKind,
+}
+
+/// What a client asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestKind {
+    Ping,
+    Login {
+        account: String,
+        api_key: String,
+        cancel_on_disconnect: bool,
+    },
+    Logout,
+    Resume {
+        resume_token: Option<String>,
+        account: Option<String>,
+        api_key: Option<String>,
+        last_account_seq: u64,
+    },
+    /// The order as parsed; the server fills in the account.
+    PlaceOrder(NewOrder),
+    CancelOrder(OrderRef),
+    CancelAll {
+        symbol: Option<SymbolId>,
+    },
+    /// The quantity stays text until the order (and so its symbol's lot) is known.
+    AmendOrder {
+        target: OrderRef,
+        quantity: String,
+    },
+    CancelAllAfter {
+        timeout_ms: u64,
+    },
+    SetCancelOnDisconnect(bool),
+    GetOrder(OrderRef),
+    GetOrders {
+        symbol: Option<SymbolId>,
+        status: Option<StatusFilter>,
+    },
+    GetBalance,
+    GetPosition {
+        symbol: SymbolId,
+    },
+    GetOrderbook {
+        symbol: SymbolId,
+        depth: usize,
+    },
+    GetFills {
+        symbol: Option<SymbolId>,
+        since_fill_id: Option<u64>,
+    },
+    Subscribe {
+        channel: Channel,
+        symbol: Option<SymbolId>,
+        interval: Option<String>,
+    },
+    Unsubscribe {
+        channel: Channel,
+        symbol: Option<SymbolId>,
+    },
+}
+
+impl RequestKind {
+    /// The request's wire `type`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            RequestKind::Ping => "PING",
+            RequestKind::Login { .. } => "LOGIN",
+            RequestKind::Logout => "LOGOUT",
+            RequestKind::Resume { .. } => "RESUME",
+            RequestKind::PlaceOrder(_) => "PLACE_ORDER",
+            RequestKind::CancelOrder(_) => "CANCEL_ORDER",
+            RequestKind::CancelAll { .. } => "CANCEL_ALL",
+            RequestKind::AmendOrder { .. } => "AMEND_ORDER",
+            RequestKind::CancelAllAfter { .. } => "CANCEL_ALL_AFTER",
+            RequestKind::SetCancelOnDisconnect(_) => "SET_CANCEL_ON_DISCONNECT",
+            RequestKind::GetOrder(_) => "GET_ORDER",
+            RequestKind::GetOrders { .. } => "GET_ORDERS",
+            RequestKind::GetBalance => "GET_BALANCE",
+            RequestKind::GetPosition { .. } => "GET_POSITION",
+            RequestKind::GetOrderbook { .. } => "GET_ORDERBOOK",
+            RequestKind::GetFills { .. } => "GET_FILLS",
+            RequestKind::Subscribe { .. } => "SUBSCRIBE",
+            RequestKind::Unsubscribe { .. } => "UNSUBSCRIBE",
+        }
+    }
+}
+
+/// Every request type the server knows.
+pub const REQUEST_TYPES: [&str; 18] = [
+    "PING",
+    "LOGIN",
+    "LOGOUT",
+    "RESUME",
+    "PLACE_ORDER",
+    "CANCEL_ORDER",
+    "CANCEL_ALL",
+    "AMEND_ORDER",
+    "CANCEL_ALL_AFTER",
+    "SET_CANCEL_ON_DISCONNECT",
+    "GET_ORDER",
+    "GET_ORDERS",
+    "GET_BALANCE",
+    "GET_POSITION",
+    "GET_ORDERBOOK",
+    "GET_FILLS",
+    "SUBSCRIBE",
+    "UNSUBSCRIBE",
+];
+
+/// Why a frame is not a valid request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseFailure {
+    /// Echoed when it could be read.
+    pub request_id: Option<RequestId>,
+    /// The request's `type` when it could be read.
+    pub msg_type: Option<String>,
+    pub code: ErrorCode,
+    /// The field at fault, if one is.
+    pub field: Option<&'static str>,
+    pub message: String,
+}
+
+/// The deepest book a request may ask for.
+pub const MAX_DEPTH: usize = 1_000;
+/// The depth of GET_ORDERBOOK when none is given.
+pub const DEFAULT_DEPTH: usize = 20;
+
+/// Parses one text frame.
+pub fn parse_request(text: &str, catalog: &Catalog) -> Result<Request, ParseFailure> {
+    let raw: RawRequest<'_> = serde_json::from_str(text).map_err(|e| {
+        let (code, message) = match e.classify() {
+            serde_json::error::Category::Data => (
+                ErrorCode::InvalidMessage,
+                "a request must be a JSON object".to_string(),
+            ),
+            _ => (ErrorCode::InvalidJson, format!("not valid JSON: {e}")),
+        };
+        ParseFailure {
+            request_id: None,
+            msg_type: None,
+            code,
+            field: None,
+            message,
+        }
+    })?;
+    let mut ctx = Ctx {
+        raw: &raw,
+        request_id: None,
+        msg_type: None,
+    };
+    ctx.request_id = match &raw.request_id {
+        None => None,
+        Some(f) => Some(f.request_id().ok_or_else(|| {
+            ctx.fail(
+                ErrorCode::InvalidField,
+                Some("request_id"),
+                "request_id must be a string or a number".into(),
+            )
+        })?),
+    };
+    let ty = match &raw.ty {
+        None => {
+            return Err(ctx.fail(
+                ErrorCode::MissingField,
+                Some("type"),
+                "missing field `type`".into(),
+            ))
+        }
+        Some(Field::Str(s)) => s.as_ref(),
+        Some(_) => {
+            return Err(ctx.fail(
+                ErrorCode::InvalidField,
+                Some("type"),
+                "`type` must be a string".into(),
+            ))
+        }
+    };
+    ctx.msg_type = Some(ty.to_string());
+    let kind = ctx.kind(ty, catalog)?;
+    Ok(Request {
+        request_id: ctx.request_id,
+        kind,
+    })
+}
+
+struct Ctx<'r, 'a> {
+    raw: &'r RawRequest<'a>,
+    request_id: Option<RequestId>,
+    msg_type: Option<String>,
+}
+
+impl Ctx<'_, '_> {
+    fn fail(&self, code: ErrorCode, field: Option<&'static str>, message: String) -> ParseFailure {
+        ParseFailure {
+            request_id: self.request_id.clone(),
+            msg_type: self.msg_type.clone(),
+            code,
+            field,
+            message,
+        }
+    }
+
+    fn kind(&self, ty: &str, catalog: &Catalog) -> Result<RequestKind, ParseFailure> {
+        let r = self.raw;
+        Ok(match ty {
+            "PING" => RequestKind::Ping,
+            "LOGIN" => RequestKind::Login {
+                account: self.req_str("account", &r.account)?.to_string(),
+                api_key: self.req_str("api_key", &r.api_key)?.to_string(),
+                cancel_on_disconnect: self
+                    .opt_bool("cancel_on_disconnect", &r.cancel_on_disconnect)?
+                    .unwrap_or(false),
+            },
+            "LOGOUT" => RequestKind::Logout,
+            "RESUME" => RequestKind::Resume {
+                resume_token: self
+                    .opt_str("resume_token", &r.resume_token)?
+                    .map(str::to_string),
+                account: self.opt_str("account", &r.account)?.map(str::to_string),
+                api_key: self.opt_str("api_key", &r.api_key)?.map(str::to_string),
+                last_account_seq: self
+                    .opt_u64("last_account_seq", &r.last_account_seq)?
+                    .unwrap_or(0),
+            },
+            "PLACE_ORDER" => RequestKind::PlaceOrder(self.new_order(catalog)?),
+            "CANCEL_ORDER" => RequestKind::CancelOrder(self.order_ref()?),
+            "CANCEL_ALL" => RequestKind::CancelAll {
+                symbol: self.opt_symbol(catalog)?,
+            },
+            "AMEND_ORDER" => RequestKind::AmendOrder {
+                target: self.order_ref()?,
+                quantity: self.req_str("quantity", &r.quantity)?.to_string(),
+            },
+            "CANCEL_ALL_AFTER" => RequestKind::CancelAllAfter {
+                timeout_ms: self
+                    .opt_u64("timeout_ms", &r.timeout_ms)?
+                    .ok_or_else(|| self.missing("timeout_ms"))?,
+            },
+            "SET_CANCEL_ON_DISCONNECT" => RequestKind::SetCancelOnDisconnect(
+                self.opt_bool("cancel_on_disconnect", &r.cancel_on_disconnect)?
+                    .ok_or_else(|| self.missing("cancel_on_disconnect"))?,
+            ),
+            "GET_ORDER" => RequestKind::GetOrder(self.order_ref()?),
+            "GET_ORDERS" => RequestKind::GetOrders {
+                symbol: self.opt_symbol(catalog)?,
+                status: self.status_filter()?,
+            },
+            "GET_BALANCE" | "GET_BALANCES" => RequestKind::GetBalance,
+            "GET_POSITION" => RequestKind::GetPosition {
+                symbol: self.symbol(catalog)?,
+            },
+            "GET_ORDERBOOK" => RequestKind::GetOrderbook {
+                symbol: self.symbol(catalog)?,
+                depth: self.depth()?,
+            },
+            "GET_FILLS" => RequestKind::GetFills {
+                symbol: self.opt_symbol(catalog)?,
+                since_fill_id: self.opt_u64_or_str("since", &r.since)?,
+            },
+            "SUBSCRIBE" | "UNSUBSCRIBE" => {
+                let channel_name = self.req_str("channel", &r.channel)?;
+                let channel = Channel::parse(channel_name).ok_or_else(|| {
+                    self.fail(
+                        ErrorCode::UnknownChannel,
+                        Some("channel"),
+                        format!(
+                            "unknown channel {channel_name:?}; channels are TRADES, TICKER, ORDERBOOK, ORDERBOOK_L2, CANDLES, HEARTBEAT"
+                        ),
+                    )
+                })?;
+                let symbol = if channel == Channel::Heartbeat {
+                    None
+                } else {
+                    Some(self.symbol(catalog)?)
+                };
+                if ty == "SUBSCRIBE" {
+                    let interval = if channel == Channel::Candles {
+                        Some(
+                            self.opt_str("interval", &r.interval)?
+                                .unwrap_or("1m")
+                                .to_string(),
+                        )
+                    } else {
+                        None
+                    };
+                    RequestKind::Subscribe {
+                        channel,
+                        symbol,
+                        interval,
+                    }
+                } else {
+                    RequestKind::Unsubscribe { channel, symbol }
+                }
+            }
+            other => {
+                return Err(self.fail(
+                    ErrorCode::UnknownType,
+                    Some("type"),
+                    format!("unknown message type {other:?}"),
+                ))
+            }
+        })
+    }
+
+    fn missing(&self, field: &'static str) -> ParseFailure {
+        self.fail(
+            ErrorCode::MissingField,
+            Some(field),
+            format!("missing field `{field}`"),
+        )
+    }
+
+    fn invalid(&self, field: &'static str, what: &str) -> ParseFailure {
+        self.fail(
+            ErrorCode::InvalidField,
+            Some(field),
+            format!("`{field}` {what}"),
+        )
+    }
+
+    fn req_str<'f>(
+        &self,
+        field: &'static str,
+        value: &'f Option<Field<'_>>,
+    ) -> Result<&'f str, ParseFailure> {
+        self.opt_str(field, value)?
+            .ok_or_else(|| self.missing(field))
+    }
+
+    fn opt_str<'f>(
+        &self,
+        field: &'static str,
+        value: &'f Option<Field<'_>>,
+    ) -> Result<Option<&'f str>, ParseFailure> {
+        match value {
+            None => Ok(None),
+            Some(Field::Str(s)) => Ok(Some(s.as_ref())),
+            Some(_) => Err(self.invalid(field, "must be a string")),
+        }
+    }
+
+    fn opt_bool(
+        &self,
+        field: &'static str,
+        value: &Option<Field<'_>>,
+    ) -> Result<Option<bool>, ParseFailure> {
+        match value {
+            None => Ok(None),
+            Some(Field::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(self.invalid(field, "must be true or false")),
+        }
+    }
+
+    fn opt_u64(
+        &self,
+        field: &'static str,
+        value: &Option<Field<'_>>,
+    ) -> Result<Option<u64>, ParseFailure> {
+        match value {
+            None => Ok(None),
+            Some(Field::UInt(n)) => Ok(Some(*n)),
+            Some(_) => Err(self.invalid(field, "must be a non-negative integer")),
+        }
+    }
+
+    fn opt_u64_or_str(
+        &self,
+        field: &'static str,
+        value: &Option<Field<'_>>,
+    ) -> Result<Option<u64>, ParseFailure> {
+        match value {
+            Some(Field::Str(s)) => s
+                .parse::<u64>()
+                .map(Some)
+                .map_err(|_| self.invalid(field, "must be a non-negative integer")),
+            other => self.opt_u64(field, other),
+        }
+    }
+
+    fn symbol(&self, catalog: &Catalog) -> Result<SymbolId, ParseFailure> {
+        self.opt_symbol(catalog)?
+            .ok_or_else(|| self.missing("symbol"))
+    }
+
+    fn opt_symbol(&self, catalog: &Catalog) -> Result<Option<SymbolId>, ParseFailure> {
+        let Some(name) = self.opt_str("symbol", &self.raw.symbol)? else {
+            return Ok(None);
+        };
+        catalog.symbol_id(name).map(Some).ok_or_else(|| {
+            let known: Vec<&str> = catalog
+                .symbols()
+                .iter()
+                .map(|s| s.spec.name.as_str())
+                .collect();
+            self.fail(
+                ErrorCode::UnknownSymbol,
+                Some("symbol"),
+                format!("unknown symbol {name:?}; symbols are {}", known.join(", ")),
+            )
+        })
+    }
+
+    fn order_ref(&self) -> Result<OrderRef, ParseFailure> {
+        let r = self.raw;
+        match (&r.order_id, &r.client_order_id) {
+            (Some(id), _) => {
+                let id = match id {
+                    Field::UInt(n) => Some(*n),
+                    Field::Str(s) => s.parse::<u64>().ok(),
+                    _ => None,
+                };
+                // An id that cannot be ours is simply not found, like any other unknown id.
+                Ok(OrderRef::Id(OrderId(id.unwrap_or(0))))
+            }
+            (None, Some(_)) => Ok(OrderRef::Client(self.client_order_id()?.ok_or_else(
+                || self.missing("order_id"),
+            )?)),
+            (None, None) => Err(self.fail(
+                ErrorCode::MissingField,
+                Some("order_id"),
+                "missing field `order_id` (or `client_order_id`)".into(),
+            )),
+        }
+    }
+
+    fn client_order_id(&self) -> Result<Option<ClientOrderId>, ParseFailure> {
+        match self.opt_str("client_order_id", &self.raw.client_order_id)? {
+            None => Ok(None),
+            Some(s) => ClientOrderId::new(s).map(Some).ok_or_else(|| {
+                self.invalid(
+                    "client_order_id",
+                    "must be 1 to 36 characters of A-Z a-z 0-9 . _ : -",
+                )
+            }),
+        }
+    }
+
+    fn status_filter(&self) -> Result<Option<StatusFilter>, ParseFailure> {
+        let Some(s) = self.opt_str("status", &self.raw.status)? else {
+            return Ok(None);
+        };
+        let status = match s.to_ascii_uppercase().as_str() {
+            "OPEN" => return Ok(Some(StatusFilter::Open)),
+            "PENDING" => OrderStatus::Pending,
+            "PARTIALLY_FILLED" => OrderStatus::PartiallyFilled,
+            "FILLED" => OrderStatus::Filled,
+            "CANCELLED" | "CANCELED" => OrderStatus::Cancelled,
+            "EXPIRED" => OrderStatus::Expired,
+            "REJECTED" => OrderStatus::Rejected,
+            _ => return Err(self.invalid("status", "is not an order status")),
+        };
+        Ok(Some(StatusFilter::Exactly(status)))
+    }
+
+    fn depth(&self) -> Result<usize, ParseFailure> {
+        match self.opt_u64("depth", &self.raw.depth)? {
+            None => Ok(DEFAULT_DEPTH),
+            Some(0) => Err(self.invalid("depth", "must be at least 1")),
+            Some(d) => Ok((d as usize).min(MAX_DEPTH)),
+        }
+    }
+
+    fn new_order(&self, catalog: &Catalog) -> Result<NewOrder, ParseFailure> {
+        let r = self.raw;
+        let symbol_id = self.symbol(catalog)?;
+        let symbol = catalog
+            .symbol(symbol_id)
+            .ok_or_else(|| self.missing("symbol"))?;
+        let side = match self.req_str("side", &r.side)?.to_ascii_uppercase().as_str() {
+            "BUY" => Side::Buy,
+            "SELL" => Side::Sell,
+            _ => return Err(self.invalid("side", "must be BUY or SELL")),
+        };
+        let order_type = match self
+            .req_str("order_type", &r.order_type)?
+            .to_ascii_uppercase()
+            .as_str()
+        {
+            "LIMIT" => OrderType::Limit,
+            "MARKET" => OrderType::Market,
+            _ => return Err(self.invalid("order_type", "must be LIMIT or MARKET")),
+        };
+        let time_in_force = match self.opt_str("time_in_force", &r.time_in_force)? {
+            None => TimeInForce::Gtc,
+            Some(s) => match s.to_ascii_uppercase().as_str() {
+                "GTC" => TimeInForce::Gtc,
+                "IOC" => TimeInForce::Ioc,
+                "FOK" => TimeInForce::Fok,
+                _ => return Err(self.invalid("time_in_force", "must be GTC, IOC or FOK")),
+            },
+        };
+        let price = match order_type {
+            OrderType::Market => None,
+            OrderType::Limit => {
+                let text = self.req_str("price", &r.price)?;
+                Some(symbol.parse_price(text).map_err(|e| {
+                    self.fail(
+                        ErrorCode::from_parse(e, true),
+                        Some("price"),
+                        format!(
+                            "price {text:?}: {e} (tick size {})",
+                            symbol.spec.tick.format(1)
+                        ),
+                    )
+                })?)
+            }
+        };
+        let qty_text = self.req_str("quantity", &r.quantity)?;
+        let qty: Qty = symbol.parse_qty(qty_text).map_err(|e| {
+            self.fail(
+                ErrorCode::from_parse(e, false),
+                Some("quantity"),
+                format!(
+                    "quantity {qty_text:?}: {e} (lot size {})",
+                    symbol.spec.lot.format(1)
+                ),
+            )
+        })?;
+        let stp = match self.opt_str("self_trade_prevention", &r.self_trade_prevention)? {
+            None => None,
+            Some(s) => Some(match s.to_ascii_uppercase().as_str() {
+                "EXPIRE_TAKER" => StpMode::ExpireTaker,
+                "EXPIRE_MAKER" => StpMode::ExpireMaker,
+                "EXPIRE_BOTH" => StpMode::ExpireBoth,
+                "NONE" => StpMode::None,
+                _ => {
+                    return Err(self.invalid(
+                        "self_trade_prevention",
+                        "must be EXPIRE_TAKER, EXPIRE_MAKER, EXPIRE_BOTH or NONE",
+                    ))
+                }
+            }),
+        };
+        Ok(NewOrder {
+            account: engine::AccountId(0),
+            symbol: symbol_id,
+            side,
+            order_type,
+            price,
+            qty,
+            time_in_force,
+            post_only: self.opt_bool("post_only", &r.post_only)?.unwrap_or(false),
+            client_order_id: self.client_order_id()?,
+            stp,
+        })
+    }
+}
+
+/// Every field any request may carry, each as whatever JSON value was sent.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawRequest<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Option<Field<'a>>,
+    #[serde(borrow)]
+    request_id: Option<Field<'a>>,
+    #[serde(borrow)]
+    symbol: Option<Field<'a>>,
+    #[serde(borrow)]
+    side: Option<Field<'a>>,
+    #[serde(borrow)]
+    order_type: Option<Field<'a>>,
+    #[serde(borrow)]
+    price: Option<Field<'a>>,
+    #[serde(borrow)]
+    quantity: Option<Field<'a>>,
+    #[serde(borrow)]
+    time_in_force: Option<Field<'a>>,
+    #[serde(borrow)]
+    client_order_id: Option<Field<'a>>,
+    #[serde(borrow)]
+    post_only: Option<Field<'a>>,
+    #[serde(borrow)]
+    self_trade_prevention: Option<Field<'a>>,
+    #[serde(borrow)]
+    order_id: Option<Field<'a>>,
+    #[serde(borrow)]
+    status: Option<Field<'a>>,
+    #[serde(borrow)]
+    channel: Option<Field<'a>>,
+    #[serde(borrow)]
+    interval: Option<Field<'a>>,
+    #[serde(borrow)]
+    depth: Option<Field<'a>>,
+    #[serde(borrow)]
+    account: Option<Field<'a>>,
+    #[serde(borrow)]
+    api_key: Option<Field<'a>>,
+    #[serde(borrow)]
+    since: Option<Field<'a>>,
+    #[serde(borrow)]
+    cancel_on_disconnect: Option<Field<'a>>,
+    #[serde(borrow)]
+    timeout_ms: Option<Field<'a>>,
+    #[serde(borrow)]
+    resume_token: Option<Field<'a>>,
+    #[serde(borrow)]
+    last_account_seq: Option<Field<'a>>,
+}
+
+/// Any JSON value, keeping only what validation needs: strings borrowed where possible, numbers,
+/// booleans; arrays and objects are skipped.
+enum Field<'a> {
+    Str(Cow<'a, str>),
+    UInt(u64),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Compound,
+}
+
+impl Field<'_> {
+    fn request_id(&self) -> Option<RequestId> {
+        let mut text = String::new();
+        match self {
+            Field::Str(s) => crate::json::write_escaped(s, &mut text),
+            Field::UInt(n) => text = n.to_string(),
+            Field::Int(n) => text = n.to_string(),
+            Field::Float(f) if f.is_finite() => text = f.to_string(),
+            _ => return None,
+        }
+        Some(RequestId(text.into_boxed_str()))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Field<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl<'de> Visitor<'de> for FieldVisitor {
+            type Value = Field<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Field::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Field::Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Field::Str(Cow::Owned(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Field::UInt(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(if v >= 0 {
+                    Field::UInt(v as u64)
+                } else {
+                    Field::Int(v)
+                })
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Field::Float(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Field::Bool(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Field::Compound)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Field::Compound)
+            }
+        }
+        deserializer.deserialize_any(FieldVisitor)
+    }
+}

@@ -1,0 +1,549 @@
+//! The server's configuration: a JSON file in the original simulator's format, extended, with
+//! embedded defaults. Unknown keys and invalid values are refused with the key's path.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use engine::decimal::Increment;
+use engine::{Amount, EngineConfig, FeeRate, Qty, StpMode, SymbolSpec};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Why a configuration cannot be used. `path` names the key (`exchange.fees.maker`).
+#[derive(Debug, Error)]
+#[error("{path}: {reason}")]
+pub struct ConfigError {
+    pub path: String,
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(path: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+        ConfigError {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The whole configuration. Every field is public and may be changed in code before
+/// [`crate::ExchangeServer::new`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub exchange: ExchangeConfig,
+    /// Configured accounts by name: LOGIN binds a connection to one of them.
+    pub accounts: BTreeMap<String, AccountConfig>,
+    /// The fault layer's configuration (`failures.enabled`, `failures.modes.*`, ...).
+    pub failures: serde_json::Value,
+    /// The master seed; every random stream derives from it. `None` picks one at start-up (and
+    /// logs it).
+    pub seed: Option<u64>,
+}
+
+/// `server.*`: where to listen and the limits on connections.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    /// Seconds between WebSocket pings; a peer silent for two intervals is disconnected.
+    pub heartbeat_interval: f64,
+    pub limits: LimitsConfig,
+    /// Required on the admin API when the server listens beyond loopback.
+    pub admin_token: Option<String>,
+}
+
+/// `server.limits.*`: every bound is a number with a default.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// The largest frame accepted; bigger ones close the connection with 1009.
+    pub max_frame_bytes: usize,
+    /// Requests per second per connection before RATE_LIMITED.
+    pub max_messages_per_second: u32,
+    /// Connections beyond this are refused (HTTP 503) before the upgrade.
+    pub max_connections: usize,
+    /// Frames queued for one connection before it counts as a slow consumer.
+    pub outbound_queue_frames: usize,
+    /// What to do with a slow consumer: `disconnect` (close 1008) or `drop_market_data`.
+    pub slow_consumer: SlowConsumerAction,
+    /// Closes connections older than this many seconds (after a SERVER_NOTICE), if set.
+    pub max_connection_age_s: Option<u64>,
+}
+
+/// What happens to a connection whose outbound queue is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlowConsumerAction {
+    Disconnect,
+    DropMarketData,
+}
+
+/// `exchange.*`: symbols, prices, balances, fees, and the living market.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExchangeConfig {
+    pub symbols: Vec<String>,
+    /// Opening price per symbol (a number or a decimal string).
+    pub initial_prices: BTreeMap<String, DecimalValue>,
+    /// Seconds between market steps and ticker messages (millisecond precision).
+    pub tick_interval: f64,
+    /// The balance of every new anonymous account: asset -> amount, or a single number for the
+    /// USD balance (other assets then keep their defaults).
+    pub default_balance: DefaultBalance,
+    /// Per-symbol rules; symbols not listed get tick 0.01 and lot 0.00001.
+    pub symbol_specs: BTreeMap<String, SymbolSpecConfig>,
+    pub fees: FeesConfig,
+    /// Self-trade prevention for orders that name none.
+    pub self_trade_prevention: String,
+    /// Price models (`model_type`, `drift`, `volatility`, ...), once for all or per symbol.
+    pub pricing_model: Option<serde_json::Value>,
+    /// Synthetic market makers.
+    pub market_makers: Option<serde_json::Value>,
+    /// Synthetic taker flow.
+    pub taker_flow: Option<serde_json::Value>,
+    /// History kept for queries and resume.
+    pub history: HistoryConfig,
+}
+
+/// A decimal given as a JSON number or a string (strings are exact; prefer them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DecimalValue {
+    Text(String),
+    Number(serde_json::Number),
+}
+
+impl DecimalValue {
+    /// The decimal's text.
+    pub fn text(&self) -> String {
+        match self {
+            DecimalValue::Text(s) => s.clone(),
+            DecimalValue::Number(n) => n.to_string(),
+        }
+    }
+}
+
+/// `exchange.default_balance`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DefaultBalance {
+    PerAsset(BTreeMap<String, DecimalValue>),
+    Usd(serde_json::Number),
+}
+
+/// `exchange.symbol_specs.<symbol>`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SymbolSpecConfig {
+    pub tick_size: String,
+    pub lot_size: String,
+    pub min_quantity: Option<String>,
+    pub max_quantity: Option<String>,
+    pub min_notional: Option<String>,
+}
+
+impl Default for SymbolSpecConfig {
+    fn default() -> Self {
+        SymbolSpecConfig {
+            tick_size: "0.01".into(),
+            lot_size: "0.00001".into(),
+            min_quantity: None,
+            max_quantity: None,
+            min_notional: None,
+        }
+    }
+}
+
+/// `exchange.fees`: rates as decimal strings (`"0.001"` = 0.1%).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeesConfig {
+    pub maker: String,
+    pub taker: String,
+}
+
+impl Default for FeesConfig {
+    fn default() -> Self {
+        FeesConfig {
+            maker: "0.0002".into(),
+            taker: "0.0005".into(),
+        }
+    }
+}
+
+/// `exchange.history`: how much the server remembers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    pub closed_orders_per_account: usize,
+    pub fills_per_account: usize,
+    pub trades_per_symbol: usize,
+    /// Private events kept per account for RESUME.
+    pub resume_events_per_account: usize,
+    /// How long private events are kept for RESUME, in seconds.
+    pub resume_max_age_s: u64,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            closed_orders_per_account: 1_000,
+            fills_per_account: 10_000,
+            trades_per_symbol: 1_000,
+            resume_events_per_account: 10_000,
+            resume_max_age_s: 300,
+        }
+    }
+}
+
+/// `accounts.<name>`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub api_key: String,
+    /// Opening balances; assets not listed start at zero.
+    #[serde(default)]
+    pub balances: BTreeMap<String, DecimalValue>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            host: "127.0.0.1".into(),
+            port: 8765,
+            heartbeat_interval: 30.0,
+            limits: LimitsConfig::default(),
+            admin_token: None,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_frame_bytes: 64 * 1024,
+            max_messages_per_second: 10_000,
+            max_connections: 20_000,
+            outbound_queue_frames: 8_192,
+            slow_consumer: SlowConsumerAction::Disconnect,
+            max_connection_age_s: None,
+        }
+    }
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        let num = |s: &str| DecimalValue::Text(s.to_string());
+        ExchangeConfig {
+            symbols: vec!["BTC/USD".into(), "ETH/USD".into()],
+            initial_prices: [("BTC/USD".into(), num("50000")), ("ETH/USD".into(), num("3000"))]
+                .into_iter()
+                .collect(),
+            tick_interval: 1.0,
+            default_balance: DefaultBalance::PerAsset(default_balances()),
+            symbol_specs: BTreeMap::new(),
+            fees: FeesConfig::default(),
+            self_trade_prevention: "EXPIRE_TAKER".into(),
+            pricing_model: None,
+            market_makers: None,
+            taker_flow: None,
+            history: HistoryConfig::default(),
+        }
+    }
+}
+
+fn default_balances() -> BTreeMap<String, DecimalValue> {
+    [("USD", "100000"), ("BTC", "10"), ("ETH", "100")]
+        .into_iter()
+        .map(|(a, v)| (a.to_string(), DecimalValue::Text(v.to_string())))
+        .collect()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            exchange: ExchangeConfig::default(),
+            accounts: BTreeMap::new(),
+            failures: serde_json::Value::Null,
+            seed: None,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a JSON file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(path.display().to_string(), e.to_string()))?;
+        Config::from_json_str(&text)
+    }
+
+    /// Parses and validates JSON text.
+    pub fn from_json_str(text: &str) -> Result<Config, ConfigError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            ConfigError::new(
+                if path == "." { "(top)".into() } else { path },
+                e.into_inner().to_string(),
+            )
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value that serde cannot: numbers in range, decimals that parse, symbols that
+    /// exist, and the fault and market sections.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.server.heartbeat_interval > 0.0) {
+            return Err(ConfigError::new(
+                "server.heartbeat_interval",
+                "must be a positive number of seconds",
+            ));
+        }
+        if !(self.exchange.tick_interval >= 0.001) {
+            return Err(ConfigError::new(
+                "exchange.tick_interval",
+                "must be at least 0.001 seconds",
+            ));
+        }
+        let limits = &self.server.limits;
+        for (key, value) in [
+            ("max_frame_bytes", limits.max_frame_bytes),
+            ("max_messages_per_second", limits.max_messages_per_second as usize),
+            ("max_connections", limits.max_connections),
+            ("outbound_queue_frames", limits.outbound_queue_frames),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(
+                    format!("server.limits.{key}"),
+                    "must be at least 1",
+                ));
+            }
+        }
+        if self.exchange.symbols.is_empty() {
+            return Err(ConfigError::new(
+                "exchange.symbols",
+                "at least one symbol is needed",
+            ));
+        }
+        self.engine_config()?;
+        for name in self.exchange.initial_prices.keys() {
+            if !self.exchange.symbols.contains(name) {
+                return Err(ConfigError::new(
+                    format!("exchange.initial_prices.{name}"),
+                    "not one of exchange.symbols",
+                ));
+            }
+        }
+        for name in self.exchange.symbol_specs.keys() {
+            if !self.exchange.symbols.contains(name) {
+                return Err(ConfigError::new(
+                    format!("exchange.symbol_specs.{name}"),
+                    "not one of exchange.symbols",
+                ));
+            }
+        }
+        let mut keys = std::collections::HashSet::new();
+        for (name, account) in &self.accounts {
+            if account.api_key.is_empty() {
+                return Err(ConfigError::new(
+                    format!("accounts.{name}.api_key"),
+                    "must not be empty",
+                ));
+            }
+            if !keys.insert(account.api_key.as_str()) {
+                return Err(ConfigError::new(
+                    format!("accounts.{name}.api_key"),
+                    "is used by another account",
+                ));
+            }
+            if name.starts_with("anon-") || name.starts_with("mm-") || name.starts_with("taker-") {
+                return Err(ConfigError::new(
+                    format!("accounts.{name}"),
+                    "names starting anon-, mm- or taker- are reserved",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The engine's set-up derived from `exchange.*`.
+    pub fn engine_config(&self) -> Result<EngineConfig, ConfigError> {
+        let ex = &self.exchange;
+        let mut symbols = Vec::new();
+        for name in &ex.symbols {
+            let path = format!("exchange.symbol_specs.{name}");
+            let Some((base, quote)) = name.split_once('/') else {
+                return Err(ConfigError::new(
+                    "exchange.symbols",
+                    format!("{name:?} is not BASE/QUOTE"),
+                ));
+            };
+            let spec = ex.symbol_specs.get(name).cloned().unwrap_or_default();
+            let tick = Increment::from_str_positive(&spec.tick_size).map_err(|e| {
+                ConfigError::new(format!("{path}.tick_size"), e.to_string())
+            })?;
+            let lot = Increment::from_str_positive(&spec.lot_size)
+                .map_err(|e| ConfigError::new(format!("{path}.lot_size"), e.to_string()))?;
+            let qty = |key: &str, v: &Option<String>, default: i64| -> Result<Qty, ConfigError> {
+                match v {
+                    None => Ok(Qty(default)),
+                    Some(s) => lot
+                        .parse(s, false)
+                        .map(Qty)
+                        .map_err(|e| ConfigError::new(format!("{path}.{key}"), e.to_string())),
+                }
+            };
+            let min_qty = qty("min_quantity", &spec.min_quantity, 1)?;
+            let max_qty = qty("max_quantity", &spec.max_quantity, i64::MAX / 4)?;
+            if max_qty < min_qty {
+                return Err(ConfigError::new(
+                    format!("{path}.max_quantity"),
+                    "is below min_quantity",
+                ));
+            }
+            symbols.push(SymbolSpec {
+                name: name.clone(),
+                base: base.to_string(),
+                quote: quote.to_string(),
+                tick,
+                lot,
+                min_qty,
+                max_qty,
+                min_notional: Amount(0),
+            });
+        }
+        // min_notional is in the quote asset's smallest unit, whose decimals depend on every
+        // symbol that uses the asset: parse it once all symbols are known.
+        let decimals = engine::symbol::asset_decimals(&symbols);
+        for spec in &mut symbols {
+            let Some(text) = ex
+                .symbol_specs
+                .get(&spec.name)
+                .and_then(|c| c.min_notional.as_ref())
+            else {
+                continue;
+            };
+            let scale = decimals.get(&spec.quote).copied().unwrap_or(2);
+            spec.min_notional = Increment { units: 1, scale }
+                .parse(text, true)
+                .map(|n| Amount(n as i128))
+                .map_err(|e| {
+                    ConfigError::new(
+                        format!("exchange.symbol_specs.{}.min_notional", spec.name),
+                        format!("{e} (at most {scale} decimals)"),
+                    )
+                })?;
+        }
+        let fee = |key: &str, s: &str| -> Result<FeeRate, ConfigError> {
+            Increment { units: 1, scale: 8 }
+                .parse(s, true)
+                .map(FeeRate)
+                .ok()
+                .filter(|r| r.0 <= FeeRate::SCALE as i64)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        format!("exchange.fees.{key}"),
+                        "must be a decimal rate between 0 and 1 with at most 8 decimals",
+                    )
+                })
+        };
+        let default_stp = match ex.self_trade_prevention.as_str() {
+            "EXPIRE_TAKER" => StpMode::ExpireTaker,
+            "EXPIRE_MAKER" => StpMode::ExpireMaker,
+            "EXPIRE_BOTH" => StpMode::ExpireBoth,
+            "NONE" => StpMode::None,
+            _ => {
+                return Err(ConfigError::new(
+                    "exchange.self_trade_prevention",
+                    "must be EXPIRE_TAKER, EXPIRE_MAKER, EXPIRE_BOTH or NONE",
+                ))
+            }
+        };
+        Ok(EngineConfig {
+            symbols,
+            maker_fee: fee("maker", &ex.fees.maker)?,
+            taker_fee: fee("taker", &ex.fees.taker)?,
+            default_stp,
+            closed_orders_per_account: ex.history.closed_orders_per_account,
+            fills_per_account: ex.history.fills_per_account,
+            trades_per_symbol: ex.history.trades_per_symbol,
+        })
+    }
+
+    /// The opening balances of a new anonymous account, asset name -> decimal text.
+    pub fn default_balances(&self) -> BTreeMap<String, String> {
+        match &self.exchange.default_balance {
+            DefaultBalance::PerAsset(map) => {
+                map.iter().map(|(k, v)| (k.clone(), v.text())).collect()
+            }
+            DefaultBalance::Usd(n) => {
+                let mut map: BTreeMap<String, String> = default_balances()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.text()))
+                    .collect();
+                map.insert("USD".into(), n.to_string());
+                map
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::default();
+        assert_eq!(c.server.port, 8765);
+        assert_eq!(c.exchange.symbols, vec!["BTC/USD", "ETH/USD"]);
+        assert_eq!(c.default_balances()["USD"], "100000");
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn original_format_parses() {
+        let text = r#"{
+            "server": {"host": "0.0.0.0", "port": 9000, "heartbeat_interval": 15},
+            "exchange": {"symbols": ["BTC/USD"], "initial_prices": {"BTC/USD": 42000.5},
+                         "tick_interval": 0.5, "default_balance": {"USD": 5000, "BTC": 1}},
+            "failures": {"enabled": false, "modes": {}}
+        }"#;
+        let c = Config::from_json_str(text).unwrap();
+        assert_eq!(c.server.port, 9000);
+        assert_eq!(c.exchange.initial_prices["BTC/USD"].text(), "42000.5");
+        assert_eq!(c.default_balances()["USD"], "5000");
+    }
+
+    #[test]
+    fn unknown_key_names_its_path() {
+        let err = Config::from_json_str(r#"{"server": {"prot": 1}}"#).unwrap_err();
+        assert!(err.path.starts_with("server"), "{err}");
+        assert!(err.reason.contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_their_path() {
+        let cases = [
+            (r#"{"server": {"port": "x"}}"#, "server.port"),
+            (r#"{"server": {"limits": {"max_frame_bytes": 0}}}"#, "server.limits.max_frame_bytes"),
+            (r#"{"exchange": {"fees": {"maker": "2"}}}"#, "exchange.fees.maker"),
+            (r#"{"exchange": {"symbol_specs": {"BTC/USD": {"tick_size": "0"}}}}"#, "exchange.symbol_specs.BTC/USD.tick_size"),
+            (r#"{"exchange": {"symbols": ["BTCUSD"]}}"#, "exchange.symbols"),
+            (r#"{"exchange": {"initial_prices": {"XRP/USD": 1}}}"#, "exchange.initial_prices.XRP/USD"),
+            (r#"{"exchange": {"tick_interval": 0}}"#, "exchange.tick_interval"),
+            (r#"{"accounts": {"a": {"api_key": ""}}}"#, "accounts.a.api_key"),
+        ];
+        for (text, path) in cases {
+            let err = Config::from_json_str(text).expect_err(text);
+            assert_eq!(err.path, path, "{text}: {err}");
+        }
+    }
+}

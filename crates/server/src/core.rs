@@ -1,0 +1,1611 @@
+//! The engine thread: owns the engine, the accounts and the subscriptions; runs every request in
+//! arrival order and routes the resulting events.
+//!
+//! Nothing here blocks on a connection: frames are handed to each connection's bounded queue with
+//! `try_send`, and a connection whose queue is full is a slow consumer (disconnected, or its
+//! market data dropped and its streams reset, as configured). Private events are never dropped:
+//! a connection that cannot take them is disconnected, and its client resumes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use engine::{
+    AccountId, Amount, AssetId, CloseReason, Command, Depth, Engine, Event, Level, OrderRef,
+    OrderStatus, Qty, Reject, Side, SymbolId,
+};
+use protocol::messages as msg;
+use protocol::request::StatusFilter;
+use protocol::{Catalog, Channel, ErrorCode, Request, RequestId, RequestKind};
+use rand::RngCore;
+use rand_chacha::ChaCha8Rng;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::{Config, SlowConsumerAction};
+use crate::outbound::{Frame, Outbound};
+use crate::ticker::RollingStats;
+
+/// A connection's id: a counter from 1.
+pub type ConnId = u64;
+
+/// Depth of the ORDERBOOK channel's picture.
+pub const ORDERBOOK_PICTURE_LEVELS: usize = 10;
+
+/// What the engine thread is asked to do.
+pub enum Input {
+    /// A WebSocket connection opened.
+    Open {
+        conn: ConnId,
+        tx: mpsc::Sender<Outbound>,
+        addr: SocketAddr,
+    },
+    /// A connection closed (cleanly or not).
+    Close { conn: ConnId },
+    /// A parsed request from a connection.
+    Request { conn: ConnId, request: Request },
+    /// A REST query.
+    Rest {
+        call: RestCall,
+        reply: oneshot::Sender<RestReply>,
+    },
+    /// The market clock ticked.
+    Tick,
+    /// An account's dead man's switch may be due.
+    DeadMansSwitch { account: AccountId, generation: u64 },
+    /// Stop the thread.
+    Shutdown,
+}
+
+/// Who a REST request is for.
+#[derive(Clone, Debug, Default)]
+pub struct RestAuth {
+    pub api_key: Option<String>,
+    pub account: Option<String>,
+}
+
+/// A REST query, answered on the engine thread so that it sees exactly the engine's state.
+#[derive(Clone, Debug)]
+pub enum RestCall {
+    Health,
+    Symbols,
+    Orderbook { symbol: String, depth: usize },
+    Trades { symbol: String, limit: usize },
+    Ticker { symbol: Option<String> },
+    Accounts,
+    Balances(RestAuth),
+    Orders(RestAuth),
+    Order(RestAuth, String),
+    Fills(RestAuth),
+}
+
+/// A REST answer: HTTP status and JSON body.
+pub type RestReply = (u16, String);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AccountKind {
+    Configured,
+    Anonymous,
+    System,
+}
+
+impl AccountKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Configured => "configured",
+            AccountKind::Anonymous => "anonymous",
+            AccountKind::System => "system",
+        }
+    }
+}
+
+struct AccountInfo {
+    name: String,
+    kind: AccountKind,
+    api_key: Option<String>,
+    /// The latest account_seq, shared with the account's connections for HEARTBEAT.
+    seq: Arc<AtomicU64>,
+    conns: Vec<ConnId>,
+    dead_mans_switch_generation: u64,
+}
+
+struct Conn {
+    tx: mpsc::Sender<Outbound>,
+    /// The peer, for the admin API's connection list.
+    #[allow(dead_code)]
+    addr: SocketAddr,
+    account: Option<AccountId>,
+    cancel_on_disconnect: bool,
+    subs: Vec<(Channel, Option<SymbolId>)>,
+    /// Market-data streams whose frames were dropped (slow consumer): reset before the next one.
+    reset_pending: Vec<(Channel, SymbolId)>,
+    /// Set when the connection is being closed by the server: send nothing more.
+    closing: bool,
+}
+
+#[derive(Default)]
+struct SymbolMarketData {
+    stats: RollingStats,
+    ticker_seq: u64,
+    /// Book level changes of the current command, for the L2 delta.
+    pending_levels: Vec<engine::BookLevelChanged>,
+}
+
+/// The engine thread's state.
+pub struct Core {
+    engine: Engine,
+    catalog: Arc<Catalog>,
+    config: Arc<Config>,
+    accounts: Vec<AccountInfo>,
+    by_name: HashMap<String, AccountId>,
+    by_api_key: HashMap<String, AccountId>,
+    resume_tokens: HashMap<String, AccountId>,
+    conns: HashMap<ConnId, Conn>,
+    subs: HashMap<(Channel, Option<SymbolId>), Vec<ConnId>>,
+    market_data: Vec<SymbolMarketData>,
+    default_balances: Vec<(AssetId, Amount)>,
+    anonymous_count: u64,
+    events: Vec<Event>,
+    rng: ChaCha8Rng,
+    runtime: tokio::runtime::Handle,
+    inputs: mpsc::Sender<Input>,
+    started_ns: u64,
+    seqs: Arc<crate::connection::SharedSeqs>,
+}
+
+/// Nanoseconds since the Unix epoch.
+pub fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Why the core could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("engine: {0}")]
+    Engine(#[from] engine::engine::ConfigError),
+}
+
+impl Core {
+    /// Builds the engine and the configured accounts, funded.
+    pub fn new(
+        config: Arc<Config>,
+        rng: ChaCha8Rng,
+        runtime: tokio::runtime::Handle,
+        inputs: mpsc::Sender<Input>,
+    ) -> Result<Core, CoreError> {
+        let engine = Engine::new(config.engine_config()?)?;
+        let catalog = Arc::new(Catalog::from_engine(&engine));
+        let mut default_balances = Vec::new();
+        for (asset, text) in config.default_balances() {
+            let Some(id) = engine.asset_id(&asset) else {
+                continue;
+            };
+            let amount = engine.parse_amount(id, &text).map_err(|e| {
+                crate::config::ConfigError {
+                    path: format!("exchange.default_balance.{asset}"),
+                    reason: e.to_string(),
+                }
+            })?;
+            default_balances.push((id, amount));
+        }
+        let market_data = (0..catalog.symbols().len())
+            .map(|_| SymbolMarketData::default())
+            .collect();
+        let mut core = Core {
+            engine,
+            catalog,
+            config: config.clone(),
+            accounts: Vec::new(),
+            by_name: HashMap::new(),
+            by_api_key: HashMap::new(),
+            resume_tokens: HashMap::new(),
+            conns: HashMap::new(),
+            subs: HashMap::new(),
+            market_data,
+            default_balances,
+            anonymous_count: 0,
+            events: Vec::with_capacity(64),
+            rng,
+            runtime,
+            inputs,
+            started_ns: now_ns(),
+            seqs: Arc::new(crate::connection::SharedSeqs::new(0)),
+        };
+        for (name, account) in &config.accounts {
+            let mut funds = Vec::new();
+            for (asset, value) in &account.balances {
+                let path = format!("accounts.{name}.balances.{asset}");
+                let id = core.engine.asset_id(asset).ok_or_else(|| {
+                    crate::config::ConfigError {
+                        path: path.clone(),
+                        reason: "no symbol trades this asset".into(),
+                    }
+                })?;
+                let amount = core.engine.parse_amount(id, &value.text()).map_err(|e| {
+                    crate::config::ConfigError {
+                        path,
+                        reason: e.to_string(),
+                    }
+                })?;
+                funds.push((id, amount));
+            }
+            core.open_account(
+                name.clone(),
+                AccountKind::Configured,
+                Some(account.api_key.clone()),
+                &funds,
+            );
+        }
+        Ok(core)
+    }
+
+    /// The symbols and assets, for the connections' request parsing.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.clone()
+    }
+
+    /// Publishes the symbols' latest sequences into `seqs` (read by HEARTBEAT frames).
+    pub fn with_shared_seqs(mut self, seqs: Arc<crate::connection::SharedSeqs>) -> Core {
+        self.seqs = seqs;
+        self
+    }
+
+    /// The engine, read-only (for tests and start-up logging).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Runs until [`Input::Shutdown`] or until every sender is gone.
+    pub fn run(mut self, mut inputs: mpsc::Receiver<Input>) {
+        while let Some(input) = inputs.blocking_recv() {
+            if !self.handle(input) {
+                break;
+            }
+        }
+    }
+
+    /// Handles one input; `false` means stop.
+    pub fn handle(&mut self, input: Input) -> bool {
+        match input {
+            Input::Open { conn, tx, addr } => {
+                self.conns.insert(
+                    conn,
+                    Conn {
+                        tx,
+                        addr,
+                        account: None,
+                        cancel_on_disconnect: false,
+                        subs: Vec::new(),
+                        reset_pending: Vec::new(),
+                        closing: false,
+                    },
+                );
+            }
+            Input::Close { conn } => self.close_conn(conn),
+            Input::Request { conn, request } => self.request(conn, request),
+            Input::Rest { call, reply } => {
+                let _ = reply.send(self.rest(call));
+            }
+            Input::Tick => self.tick(),
+            Input::DeadMansSwitch {
+                account,
+                generation,
+            } => self.dead_mans_switch(account, generation),
+            Input::Shutdown => return false,
+        }
+        true
+    }
+
+    fn open_account(
+        &mut self,
+        name: String,
+        kind: AccountKind,
+        api_key: Option<String>,
+        funds: &[(AssetId, Amount)],
+    ) -> AccountId {
+        let id = self.engine.create_account();
+        for &(asset, amount) in funds {
+            let mut sink = Vec::new();
+            // Funding is not news to anyone: its events are not sent.
+            let _ = self.engine.execute(
+                &Command::Deposit {
+                    account: id,
+                    asset,
+                    amount,
+                },
+                now_ns(),
+                &mut sink,
+            );
+        }
+        if let Some(key) = &api_key {
+            self.by_api_key.insert(key.clone(), id);
+        }
+        self.by_name.insert(name.clone(), id);
+        self.accounts.push(AccountInfo {
+            name,
+            kind,
+            api_key,
+            seq: Arc::new(AtomicU64::new(self.engine.account_seq(id))),
+            conns: Vec::new(),
+            dead_mans_switch_generation: 0,
+        });
+        id
+    }
+
+    /// Opens a system account (market maker, taker flow) with the given funds.
+    pub fn open_system_account(&mut self, name: String, funds: &[(AssetId, Amount)]) -> AccountId {
+        self.open_account(name, AccountKind::System, None, funds)
+    }
+
+    fn account_info(&self, id: AccountId) -> Option<&AccountInfo> {
+        self.accounts.get(id.0 as usize)
+    }
+
+    /// The connection's account, opening a fresh anonymous one with the default balance when it
+    /// has none yet (the original simulator's behaviour).
+    fn account_of(&mut self, conn: ConnId) -> Option<AccountId> {
+        let existing = self.conns.get(&conn)?.account;
+        if let Some(a) = existing {
+            return Some(a);
+        }
+        self.anonymous_count += 1;
+        let name = format!("anon-{}", self.anonymous_count);
+        let funds = self.default_balances.clone();
+        let id = self.open_account(name, AccountKind::Anonymous, None, &funds);
+        self.bind(conn, id);
+        Some(id)
+    }
+
+    fn bind(&mut self, conn: ConnId, account: AccountId) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.account = Some(account);
+        if let Some(info) = self.accounts.get_mut(account.0 as usize) {
+            info.conns.push(conn);
+            let _ = c.tx.try_send(Outbound::Bound(info.seq.clone()));
+        }
+    }
+
+    fn unbind(&mut self, conn: ConnId) -> Option<AccountId> {
+        let c = self.conns.get_mut(&conn)?;
+        let account = c.account.take()?;
+        if let Some(info) = self.accounts.get_mut(account.0 as usize) {
+            info.conns.retain(|&x| x != conn);
+        }
+        Some(account)
+    }
+
+    fn close_conn(&mut self, conn: ConnId) {
+        let cancel = self
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.cancel_on_disconnect);
+        let account = self.unbind(conn);
+        if let Some(c) = self.conns.remove(&conn) {
+            for key in c.subs {
+                if let Some(list) = self.subs.get_mut(&key) {
+                    list.retain(|&x| x != conn);
+                }
+            }
+        }
+        if let (true, Some(account)) = (cancel, account) {
+            let others_protect = self.account_info(account).is_some_and(|info| {
+                info.conns.iter().any(|other| {
+                    self.conns
+                        .get(other)
+                        .is_some_and(|c| c.cancel_on_disconnect)
+                })
+            });
+            if !others_protect {
+                // CancelAll cannot be refused for an existing account.
+                let _ = self.run_command(
+                    None,
+                    None,
+                    Command::CancelAll {
+                        account,
+                        symbol: None,
+                        reason: CloseReason::CancelOnDisconnect,
+                    },
+                );
+            }
+        }
+    }
+
+    // ----- sending -----------------------------------------------------------------------
+
+    /// Hands a frame to a connection. A full queue makes it a slow consumer.
+    fn send(&mut self, conn: ConnId, frame: Frame) {
+        let action = self.config.server.limits.slow_consumer;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if c.closing {
+            return;
+        }
+        match c.tx.try_send(Outbound::Frame(frame)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Closed(_)) => c.closing = true,
+            Err(mpsc::error::TrySendError::Full(Outbound::Frame(frame))) => {
+                match (action, frame.meta.channel) {
+                    (SlowConsumerAction::DropMarketData, Some(channel)) => {
+                        if let Some(symbol) = symbol_of_frame(&self.catalog, &frame) {
+                            if !c.reset_pending.contains(&(channel, symbol)) {
+                                c.reset_pending.push((channel, symbol));
+                            }
+                        }
+                    }
+                    _ => {
+                        c.closing = true;
+                        let tx = c.tx.clone();
+                        // The queue is full: the close goes through a task that waits for room,
+                        // and the reader side is told by the channel closing.
+                        self.runtime.spawn(async move {
+                            let _ = tx
+                                .send(Outbound::Close {
+                                    code: 1008,
+                                    reason: "slow consumer",
+                                })
+                                .await;
+                        });
+                        tracing::debug!(conn, "slow consumer disconnected");
+                    }
+                }
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {}
+        }
+    }
+
+    fn send_body(&mut self, conn: ConnId, msg_type: &'static str, body: String) {
+        self.send(conn, Frame::private(msg_type, body));
+    }
+
+    fn error(&mut self, conn: ConnId, rid: Option<&RequestId>, code: ErrorCode, message: &str) {
+        let mut s = String::new();
+        msg::error(&mut s, rid, code, message, "{}");
+        self.send_body(conn, "ERROR", s);
+    }
+
+    /// Sends a private event to every connection of the account. The connection that asked
+    /// (`direct`) gets the request's id in its copy.
+    fn send_private(
+        &mut self,
+        account: AccountId,
+        msg_type: &'static str,
+        direct: Option<(ConnId, Option<&RequestId>)>,
+        write: impl Fn(&mut String, Option<&RequestId>),
+    ) {
+        let Some(info) = self.accounts.get(account.0 as usize) else {
+            return;
+        };
+        if let Some(seq) = self.events_last_seq(account) {
+            info.seq.store(seq, Ordering::Relaxed);
+        }
+        if info.conns.is_empty() {
+            return;
+        }
+        let conns = info.conns.clone();
+        let mut plain: Option<Arc<str>> = None;
+        for conn in conns {
+            match direct {
+                Some((d, rid)) if d == conn && rid.is_some() => {
+                    let mut s = String::new();
+                    write(&mut s, rid);
+                    self.send(conn, Frame::private(msg_type, s));
+                }
+                _ => {
+                    let body = plain
+                        .get_or_insert_with(|| {
+                            let mut s = String::new();
+                            write(&mut s, None);
+                            s.into()
+                        })
+                        .clone();
+                    self.send(conn, Frame::private(msg_type, body));
+                }
+            }
+        }
+    }
+
+    fn events_last_seq(&self, account: AccountId) -> Option<u64> {
+        Some(self.engine.account_seq(account))
+    }
+
+    fn publish(&mut self, channel: Channel, symbol: SymbolId, msg_type: &'static str, body: String) {
+        let Some(list) = self.subs.get(&(channel, Some(symbol))) else {
+            return;
+        };
+        if list.is_empty() {
+            return;
+        }
+        let list = list.clone();
+        let body: Arc<str> = body.into();
+        for conn in list {
+            if self.take_reset(conn, channel, symbol) {
+                continue;
+            }
+            self.send(conn, Frame::market(msg_type, channel, body.clone()));
+        }
+    }
+
+    fn has_subscribers(&self, channel: Channel, symbol: SymbolId) -> bool {
+        self.subs
+            .get(&(channel, Some(symbol)))
+            .is_some_and(|l| !l.is_empty())
+    }
+
+    /// When the connection's stream was dropped and its queue has room again: sends
+    /// STREAM_RESET and a fresh snapshot, and says the pending frame is covered by it.
+    fn take_reset(&mut self, conn: ConnId, channel: Channel, symbol: SymbolId) -> bool {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return false;
+        };
+        let Some(pos) = c.reset_pending.iter().position(|&k| k == (channel, symbol)) else {
+            return false;
+        };
+        if c.tx.capacity() < 8 {
+            return true;
+        }
+        c.reset_pending.swap_remove(pos);
+        let mut s = String::new();
+        msg::stream_reset(
+            &mut s,
+            channel,
+            Some(self.catalog.symbol_name(symbol)),
+            "slow consumer: messages of this stream were dropped",
+        );
+        self.send(conn, Frame::market("STREAM_RESET", channel, s.into()));
+        self.send_stream_start(conn, channel, symbol, None);
+        true
+    }
+
+    // ----- requests ----------------------------------------------------------------------
+
+    fn request(&mut self, conn: ConnId, request: Request) {
+        let rid = request.request_id.as_ref();
+        let ts = now_ns();
+        match request.kind {
+            RequestKind::Ping => {
+                let mut s = String::new();
+                msg::pong(&mut s, rid, ts);
+                self.send_body(conn, "PONG", s);
+            }
+            RequestKind::Login {
+                account,
+                api_key,
+                cancel_on_disconnect,
+            } => self.login(conn, rid, &account, &api_key, cancel_on_disconnect),
+            RequestKind::Logout => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.cancel_on_disconnect = false;
+                }
+                self.unbind(conn);
+                let mut s = String::new();
+                let mut w = protocol::json::ObjectWriter::new(&mut s);
+                w.str("type", "LOGGED_OUT");
+                if let Some(r) = rid {
+                    w.raw("request_id", r.as_json());
+                }
+                w.end();
+                self.send_body(conn, "LOGGED_OUT", s);
+            }
+            RequestKind::Resume { .. } => {
+                self.error(
+                    conn,
+                    rid,
+                    ErrorCode::InvalidResumeToken,
+                    "session resume is not available on this server",
+                );
+            }
+            RequestKind::PlaceOrder(mut order) => {
+                let Some(account) = self.account_of(conn) else {
+                    return;
+                };
+                order.account = account;
+                let cmd = Command::Place(order);
+                if let Err(reject) = self.run_command(Some(conn), rid, cmd) {
+                    let mut s = String::new();
+                    let details = match reject {
+                        Reject::DuplicateClientOrderId(id) => {
+                            format!("{{\"existing_order_id\":\"{}\"}}", id.0)
+                        }
+                        Reject::OrderClosed(st) => {
+                            format!("{{\"status\":\"{}\"}}", msg::status_str(st))
+                        }
+                        _ => "{}".to_string(),
+                    };
+                    msg::order_reject(
+                        &mut s,
+                        rid,
+                        ErrorCode::from_reject(&reject),
+                        &reject.to_string(),
+                        Some(self.catalog.symbol_name(order.symbol)),
+                        order.client_order_id.as_ref().map(|c| c.as_str()),
+                        &details,
+                        ts,
+                    );
+                    self.send_body(conn, "ORDER_REJECT", s);
+                }
+            }
+            RequestKind::CancelOrder(target) => {
+                let Some(account) = self.account_of(conn) else {
+                    return;
+                };
+                if let Err(reject) = self.run_command(Some(conn), rid, Command::Cancel { account, target }) {
+                    self.reject_error(conn, rid, &reject);
+                }
+            }
+            RequestKind::CancelAll { symbol } => {
+                let Some(account) = self.account_of(conn) else {
+                    return;
+                };
+                let before = self.engine.open_orders(account, symbol).len();
+                let result = self.run_command(
+                    Some(conn),
+                    rid,
+                    Command::CancelAll {
+                        account,
+                        symbol,
+                        reason: CloseReason::CancelAll,
+                    },
+                );
+                match result {
+                    Ok(()) => {
+                        let mut s = String::new();
+                        let mut w = protocol::json::ObjectWriter::new(&mut s);
+                        w.str("type", "CANCEL_ALL_ACK");
+                        if let Some(r) = rid {
+                            w.raw("request_id", r.as_json());
+                        }
+                        w.opt_str("symbol", symbol.map(|s| self.catalog.symbol_name(s)))
+                            .u64("cancelled", before as u64)
+                            .u64("account_seq", self.engine.account_seq(account));
+                        w.end();
+                        self.send_body(conn, "CANCEL_ALL_ACK", s);
+                    }
+                    Err(reject) => self.reject_error(conn, rid, &reject),
+                }
+            }
+            RequestKind::AmendOrder { target, quantity } => {
+                let Some(account) = self.account_of(conn) else {
+                    return;
+                };
+                let Some(order) = self.engine.order(account, target).copied() else {
+                    self.reject_error(conn, rid, &Reject::OrderNotFound);
+                    return;
+                };
+                let Some(symbol) = self.catalog.symbol(order.symbol) else {
+                    return;
+                };
+                let new_qty = match symbol.parse_qty(&quantity) {
+                    Ok(q) => q,
+                    Err(e) => {
+                        let mut s = String::new();
+                        msg::error(
+                            &mut s,
+                            rid,
+                            ErrorCode::from_parse(e, false),
+                            &format!("quantity {quantity:?}: {e}"),
+                            "{\"field\":\"quantity\"}",
+                        );
+                        self.send_body(conn, "ERROR", s);
+                        return;
+                    }
+                };
+                let cmd = Command::Amend {
+                    account,
+                    target,
+                    new_qty,
+                };
+                if let Err(reject) = self.run_command(Some(conn), rid, cmd) {
+                    self.reject_error(conn, rid, &reject);
+                }
+            }
+            RequestKind::CancelAllAfter { timeout_ms } => {
+                let Some(account) = self.account_of(conn) else {
+                    return;
+                };
+                self.arm_dead_mans_switch(conn, rid, account, timeout_ms);
+            }
+            RequestKind::SetCancelOnDisconnect(on) => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.cancel_on_disconnect = on;
+                }
+                let mut s = String::new();
+                let mut w = protocol::json::ObjectWriter::new(&mut s);
+                w.str("type", "CANCEL_ON_DISCONNECT_SET");
+                if let Some(r) = rid {
+                    w.raw("request_id", r.as_json());
+                }
+                w.bool("cancel_on_disconnect", on);
+                w.end();
+                self.send_body(conn, "CANCEL_ON_DISCONNECT_SET", s);
+            }
+            RequestKind::GetOrder(target) => {
+                let Some(account) = self.account_of(conn) else {
+                    return;
+                };
+                match self.engine.order(account, target).copied() {
+                    Some(order) => {
+                        let mut s = String::new();
+                        let mut w = protocol::json::ObjectWriter::new(&mut s);
+                        w.str("type", "ORDER_STATUS");
+                        if let Some(r) = rid {
+                            w.raw("request_id", r.as_json());
+                        }
+                        msg::order_fields(&mut w, &self.catalog, &order);
+                        w.u64("account_seq", self.engine.account_seq(account));
+                        w.end();
+                        self.send_body(conn, "ORDER_STATUS", s);
+                    }
+                    None => self.reject_error(conn, rid, &Reject::OrderNotFound),
+                }
+            }
+            RequestKind::GetOrders { symbol, status } => {
+                let Some(account) = self.account_of(conn) else {
+                    return;
+                };
+                let orders = self.orders_of(account, symbol, status);
+                let mut s = String::new();
+                let mut w = protocol::json::ObjectWriter::new(&mut s);
+                w.str("type", "ORDERS");
+                if let Some(r) = rid {
+                    w.raw("request_id", r.as_json());
+                }
+                let catalog = self.catalog.clone();
+                w.with("orders", |o| {
+                    o.push('[');
+                    for (i, order) in orders.iter().enumerate() {
+                        if i > 0 {
+                            o.push(',');
+                        }
+                        let mut ow = protocol::json::ObjectWriter::new(o);
+                        msg::order_fields(&mut ow, &catalog, order);
+                        ow.end();
+                    }
+                    o.push(']');
+                });
+                w.u64("account_seq", self.engine.account_seq(account));
+                w.end();
+                self.send_body(conn, "ORDERS", s);
+            }
+            RequestKind::GetBalance => {
+                let Some(account) = self.account_of(conn) else {
+                    return;
+                };
+                let mut s = String::new();
+                msg::balances(
+                    &mut s,
+                    rid,
+                    &self.catalog,
+                    self.engine.balances(account),
+                    self.engine.account_seq(account),
+                    ts,
+                );
+                self.send_body(conn, "BALANCE_UPDATE", s);
+            }
+            RequestKind::GetPosition { symbol } => {
+                let Some(account) = self.account_of(conn) else {
+                    return;
+                };
+                let position = self.engine.position(account, symbol);
+                let unrealized = self.engine.unrealized_pnl(account, symbol).map(|a| a.0);
+                let mut s = String::new();
+                msg::position(
+                    &mut s,
+                    rid,
+                    &self.catalog,
+                    symbol,
+                    &position,
+                    unrealized,
+                    self.engine.account_seq(account),
+                    ts,
+                );
+                self.send_body(conn, "POSITION_UPDATE", s);
+            }
+            RequestKind::GetOrderbook { symbol, depth } => {
+                let book = self.engine.depth(symbol, depth.max(protocol::checksum::CHECKSUM_LEVELS));
+                let checksum = self.checksum(symbol, &book);
+                let book = truncate_depth(book, depth);
+                let mut s = String::new();
+                msg::orderbook_snapshot(&mut s, rid, &self.catalog, symbol, None, &book, checksum, ts);
+                self.send_body(conn, "ORDERBOOK_SNAPSHOT", s);
+            }
+            RequestKind::GetFills {
+                symbol,
+                since_fill_id,
+            } => {
+                let Some(account) = self.account_of(conn) else {
+                    return;
+                };
+                let fills: Vec<_> = self
+                    .engine
+                    .fills(account)
+                    .into_iter()
+                    .filter(|f| symbol.is_none_or(|s| f.symbol == s))
+                    .filter(|f| since_fill_id.is_none_or(|since| f.fill_id.0 > since))
+                    .collect();
+                let mut s = String::new();
+                let mut w = protocol::json::ObjectWriter::new(&mut s);
+                w.str("type", "FILLS");
+                if let Some(r) = rid {
+                    w.raw("request_id", r.as_json());
+                }
+                let catalog = self.catalog.clone();
+                w.with("fills", |o| {
+                    o.push('[');
+                    for (i, f) in fills.iter().enumerate() {
+                        if i > 0 {
+                            o.push(',');
+                        }
+                        msg::order_fill(o, &catalog, f);
+                    }
+                    o.push(']');
+                });
+                w.u64("account_seq", self.engine.account_seq(account));
+                w.end();
+                self.send_body(conn, "FILLS", s);
+            }
+            RequestKind::Subscribe {
+                channel,
+                symbol,
+                interval,
+            } => self.subscribe(conn, rid, channel, symbol, interval),
+            RequestKind::Unsubscribe { channel, symbol } => {
+                let key = (channel, symbol);
+                let was = self
+                    .conns
+                    .get_mut(&conn)
+                    .map(|c| {
+                        let before = c.subs.len();
+                        c.subs.retain(|&k| k != key);
+                        before != c.subs.len()
+                    })
+                    .unwrap_or(false);
+                if !was {
+                    self.error(
+                        conn,
+                        rid,
+                        ErrorCode::NotSubscribed,
+                        &format!("not subscribed to {}", channel.as_str()),
+                    );
+                    return;
+                }
+                if let Some(list) = self.subs.get_mut(&key) {
+                    list.retain(|&x| x != conn);
+                }
+                let mut s = String::new();
+                msg::subscription(
+                    &mut s,
+                    rid,
+                    false,
+                    channel,
+                    symbol.map(|s| self.catalog.symbol_name(s)),
+                    None,
+                );
+                self.send_body(conn, "UNSUBSCRIBED", s);
+            }
+        }
+    }
+
+    fn reject_error(&mut self, conn: ConnId, rid: Option<&RequestId>, reject: &Reject) {
+        let mut s = String::new();
+        let details = match reject {
+            Reject::OrderClosed(st) => format!("{{\"status\":\"{}\"}}", msg::status_str(*st)),
+            _ => "{}".to_string(),
+        };
+        msg::error(
+            &mut s,
+            rid,
+            ErrorCode::from_reject(reject),
+            &reject.to_string(),
+            &details,
+        );
+        self.send_body(conn, "ERROR", s);
+    }
+
+    fn orders_of(
+        &self,
+        account: AccountId,
+        symbol: Option<SymbolId>,
+        status: Option<StatusFilter>,
+    ) -> Vec<engine::Order> {
+        let mut orders = self.engine.open_orders(account, symbol);
+        let wants_closed = !matches!(status, Some(StatusFilter::Open));
+        if wants_closed {
+            orders.extend(
+                self.engine
+                    .closed_orders(account)
+                    .into_iter()
+                    .filter(|o| symbol.is_none_or(|s| o.symbol == s)),
+            );
+        }
+        orders.retain(|o| match status {
+            None => true,
+            Some(StatusFilter::Open) => {
+                matches!(o.status, OrderStatus::Open | OrderStatus::PartiallyFilled)
+            }
+            Some(StatusFilter::Exactly(s)) => o.status == s,
+        });
+        orders.sort_by_key(|o| o.id);
+        orders
+    }
+
+    fn login(
+        &mut self,
+        conn: ConnId,
+        rid: Option<&RequestId>,
+        name: &str,
+        api_key: &str,
+        cancel_on_disconnect: bool,
+    ) {
+        let account = self.by_name.get(name).copied().filter(|id| {
+            self.account_info(*id).is_some_and(|info| {
+                info.kind == AccountKind::Configured && info.api_key.as_deref() == Some(api_key)
+            })
+        });
+        let Some(account) = account else {
+            self.error(
+                conn,
+                rid,
+                ErrorCode::AuthFailed,
+                "unknown account or wrong api_key",
+            );
+            return;
+        };
+        let current = self.conns.get(&conn).and_then(|c| c.account);
+        match current {
+            Some(a) if a == account => {}
+            Some(a) if self.account_info(a).is_some_and(|i| i.kind == AccountKind::Configured) => {
+                self.error(
+                    conn,
+                    rid,
+                    ErrorCode::AlreadyLoggedIn,
+                    "this connection is logged in to another account",
+                );
+                return;
+            }
+            Some(_) => {
+                self.unbind(conn);
+                self.bind(conn, account);
+            }
+            None => self.bind(conn, account),
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.cancel_on_disconnect = cancel_on_disconnect;
+        }
+        let session_id = format!("s-{conn}");
+        let token = format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64());
+        self.resume_tokens.insert(token.clone(), account);
+        let mut s = String::new();
+        let mut w = protocol::json::ObjectWriter::new(&mut s);
+        w.str("type", "LOGGED_IN");
+        if let Some(r) = rid {
+            w.raw("request_id", r.as_json());
+        }
+        w.str("account", name)
+            .str("session_id", &session_id)
+            .str("resume_token", &token)
+            .bool("cancel_on_disconnect", cancel_on_disconnect)
+            .u64("account_seq", self.engine.account_seq(account));
+        w.end();
+        self.send_body(conn, "LOGGED_IN", s);
+    }
+
+    fn subscribe(
+        &mut self,
+        conn: ConnId,
+        rid: Option<&RequestId>,
+        channel: Channel,
+        symbol: Option<SymbolId>,
+        interval: Option<String>,
+    ) {
+        let key = (channel, symbol);
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let fresh = !c.subs.contains(&key);
+        if fresh {
+            c.subs.push(key);
+            self.subs.entry(key).or_default().push(conn);
+        }
+        let mut s = String::new();
+        msg::subscription(
+            &mut s,
+            rid,
+            true,
+            channel,
+            symbol.map(|s| self.catalog.symbol_name(s)),
+            interval.as_deref(),
+        );
+        self.send_body(conn, "SUBSCRIBED", s);
+        if let Some(symbol) = symbol {
+            // Every SUBSCRIBE to a book channel gives a fresh snapshot, so it is also the way to
+            // resynchronise.
+            self.send_stream_start(conn, channel, symbol, None);
+        }
+    }
+
+    /// The first frame of a stream: the L2 snapshot, the ORDERBOOK picture, the current ticker.
+    fn send_stream_start(
+        &mut self,
+        conn: ConnId,
+        channel: Channel,
+        symbol: SymbolId,
+        rid: Option<&RequestId>,
+    ) {
+        let ts = now_ns();
+        let mut s = String::new();
+        match channel {
+            Channel::OrderbookL2 => {
+                let book = self.engine.depth(symbol, usize::MAX);
+                let checksum = self.checksum(symbol, &book);
+                msg::orderbook_snapshot(
+                    &mut s,
+                    rid,
+                    &self.catalog,
+                    symbol,
+                    Some(channel),
+                    &book,
+                    checksum,
+                    ts,
+                );
+                self.send(conn, Frame::market("ORDERBOOK_SNAPSHOT", channel, s.into()));
+            }
+            Channel::Orderbook => {
+                let book = self.engine.depth(symbol, ORDERBOOK_PICTURE_LEVELS);
+                let checksum = self.checksum(symbol, &book);
+                msg::orderbook_picture(&mut s, &self.catalog, symbol, &book, checksum, ts);
+                self.send(conn, Frame::market("ORDERBOOK_UPDATE", channel, s.into()));
+            }
+            Channel::Ticker => {
+                let body = self.ticker_body(symbol, ts, false);
+                self.send(conn, Frame::market("MARKET_DATA", channel, body.into()));
+            }
+            Channel::Trades | Channel::Candles | Channel::Heartbeat => {}
+        }
+    }
+
+    fn checksum(&self, symbol: SymbolId, depth: &Depth) -> u32 {
+        self.catalog
+            .symbol(symbol)
+            .map_or(0, |s| msg::depth_checksum(s, depth))
+    }
+
+    fn arm_dead_mans_switch(
+        &mut self,
+        conn: ConnId,
+        rid: Option<&RequestId>,
+        account: AccountId,
+        timeout_ms: u64,
+    ) {
+        let Some(info) = self.accounts.get_mut(account.0 as usize) else {
+            return;
+        };
+        info.dead_mans_switch_generation += 1;
+        let generation = info.dead_mans_switch_generation;
+        if timeout_ms > 0 {
+            let inputs = self.inputs.clone();
+            self.runtime.spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(timeout_ms)).await;
+                let _ = inputs
+                    .send(Input::DeadMansSwitch {
+                        account,
+                        generation,
+                    })
+                    .await;
+            });
+        }
+        let mut s = String::new();
+        let mut w = protocol::json::ObjectWriter::new(&mut s);
+        w.str("type", "CANCEL_ALL_AFTER_ACK");
+        if let Some(r) = rid {
+            w.raw("request_id", r.as_json());
+        }
+        w.u64("timeout_ms", timeout_ms).bool("armed", timeout_ms > 0);
+        if timeout_ms > 0 {
+            w.str_with("trigger_time", |o| {
+                protocol::time::write_iso8601(now_ns() + timeout_ms * 1_000_000, o)
+            });
+        }
+        w.end();
+        self.send_body(conn, "CANCEL_ALL_AFTER_ACK", s);
+    }
+
+    fn dead_mans_switch(&mut self, account: AccountId, generation: u64) {
+        let due = self
+            .account_info(account)
+            .is_some_and(|i| i.dead_mans_switch_generation == generation);
+        if due {
+            if let Some(info) = self.accounts.get_mut(account.0 as usize) {
+                info.dead_mans_switch_generation += 1;
+            }
+            let _ = self.run_command(
+                None,
+                None,
+                Command::CancelAll {
+                    account,
+                    symbol: None,
+                    reason: CloseReason::DeadMansSwitch,
+                },
+            );
+        }
+    }
+
+    // ----- running commands and routing events --------------------------------------------
+
+    /// Runs one engine command and routes its events. `direct` is the connection whose request
+    /// it is, whose copy of the answer carries the request id.
+    pub fn run_command(
+        &mut self,
+        conn: Option<ConnId>,
+        rid: Option<&RequestId>,
+        cmd: Command,
+    ) -> Result<(), Reject> {
+        let ts = now_ns();
+        let mut events = std::mem::take(&mut self.events);
+        events.clear();
+        let result = self.engine.execute(&cmd, ts, &mut events);
+        if result.is_ok() {
+            self.route(conn, rid, &cmd, &events, ts);
+        }
+        self.events = events;
+        result
+    }
+
+    fn route(
+        &mut self,
+        conn: Option<ConnId>,
+        rid: Option<&RequestId>,
+        cmd: &Command,
+        events: &[Event],
+        ts: u64,
+    ) {
+        let catalog = self.catalog.clone();
+        let direct = conn.map(|c| (c, rid));
+        let is_cancel = matches!(cmd, Command::Cancel { .. });
+        let is_amend = matches!(cmd, Command::Amend { .. });
+        let mut touched = [false; 64];
+        for event in events {
+            match event {
+                Event::Accepted(e) => {
+                    let order = e.order;
+                    let seq = e.account_seq;
+                    self.send_private(order.account, "ORDER_ACK", direct, |s, r| {
+                        msg::order_ack(s, r, &catalog, &order, seq)
+                    });
+                }
+                Event::Fill(f) => {
+                    let f = *f;
+                    self.send_private(f.account, "ORDER_FILL", None, |s, _| {
+                        msg::order_fill(s, &catalog, &f)
+                    });
+                }
+                Event::Closed(c) => {
+                    let c = *c;
+                    let d = if is_cancel { direct } else { None };
+                    self.send_private(c.account, "ORDER_CANCEL", d, |s, r| {
+                        msg::order_cancel(s, r, &catalog, &c, ts)
+                    });
+                }
+                Event::Amended(a) => {
+                    let a = *a;
+                    let d = if is_amend { direct } else { None };
+                    self.send_private(a.account, "ORDER_AMENDED", d, |s, r| {
+                        msg::order_amended(s, r, &catalog, &a, ts)
+                    });
+                }
+                Event::Balance(b) => {
+                    let b = *b;
+                    self.send_private(b.account, "BALANCE_UPDATE", None, |s, _| {
+                        msg::balance_changed(s, &catalog, &b, ts)
+                    });
+                }
+                Event::Position(p) => {
+                    let p = *p;
+                    let unrealized = self.engine.unrealized_pnl(p.account, p.symbol).map(|a| a.0);
+                    self.send_private(p.account, "POSITION_UPDATE", None, |s, _| {
+                        msg::position(
+                            s,
+                            None,
+                            &catalog,
+                            p.symbol,
+                            &p.position,
+                            unrealized,
+                            p.account_seq,
+                            ts,
+                        )
+                    });
+                }
+                Event::Trade(t) => {
+                    if let Some(a) = self.seqs.trade.get(t.symbol.0 as usize) {
+                        a.store(t.trade_id.0, Ordering::Relaxed);
+                    }
+                    if let Some(md) = self.market_data.get_mut(t.symbol.0 as usize) {
+                        md.stats.on_trade(t.ts_ns, t.price, t.qty.0);
+                    }
+                    if self.has_subscribers(Channel::Trades, t.symbol) {
+                        let mut s = String::new();
+                        msg::trade(&mut s, &catalog, t);
+                        self.publish(Channel::Trades, t.symbol, "TRADE", s);
+                    }
+                }
+                Event::BookLevel(l) => {
+                    if let Some(a) = self.seqs.book.get(l.symbol.0 as usize) {
+                        a.store(l.book_seq, Ordering::Relaxed);
+                    }
+                    if let Some(md) = self.market_data.get_mut(l.symbol.0 as usize) {
+                        md.pending_levels.push(*l);
+                    }
+                    if let Some(t) = touched.get_mut(l.symbol.0 as usize) {
+                        *t = true;
+                    }
+                }
+            }
+        }
+        for (i, &was) in touched.iter().enumerate() {
+            if was {
+                self.publish_book(SymbolId(i as u32), ts);
+            }
+        }
+    }
+
+    /// After a command changed a book: the L2 delta and the ORDERBOOK picture.
+    fn publish_book(&mut self, symbol: SymbolId, ts: u64) {
+        let Some(md) = self.market_data.get_mut(symbol.0 as usize) else {
+            return;
+        };
+        let levels = std::mem::take(&mut md.pending_levels);
+        let (Some(first), Some(last)) = (levels.first(), levels.last()) else {
+            return;
+        };
+        let (first_seq, last_seq) = (first.book_seq, last.book_seq);
+        let l2 = self.has_subscribers(Channel::OrderbookL2, symbol);
+        let picture = self.has_subscribers(Channel::Orderbook, symbol);
+        if !l2 && !picture {
+            return;
+        }
+        let top = self
+            .engine
+            .depth(symbol, ORDERBOOK_PICTURE_LEVELS.max(protocol::checksum::CHECKSUM_LEVELS));
+        let checksum = self.checksum(symbol, &top);
+        if l2 {
+            // The latest quantity of each changed level, bids highest first, asks lowest first.
+            let mut bids: BTreeMap<engine::Price, Qty> = BTreeMap::new();
+            let mut asks: BTreeMap<engine::Price, Qty> = BTreeMap::new();
+            for l in &levels {
+                match l.side {
+                    Side::Buy => bids.insert(l.price, l.qty),
+                    Side::Sell => asks.insert(l.price, l.qty),
+                };
+            }
+            let to_levels = |m: BTreeMap<engine::Price, Qty>| -> Vec<Level> {
+                m.into_iter()
+                    .map(|(price, qty)| Level {
+                        price,
+                        qty,
+                        order_count: 0,
+                    })
+                    .collect()
+            };
+            let mut bids = to_levels(bids);
+            bids.reverse();
+            let asks = to_levels(asks);
+            let mut s = String::new();
+            msg::orderbook_delta(
+                &mut s,
+                &self.catalog,
+                symbol,
+                &bids,
+                &asks,
+                first_seq,
+                last_seq,
+                checksum,
+                ts,
+            );
+            self.publish(Channel::OrderbookL2, symbol, "ORDERBOOK_UPDATE", s);
+        }
+        if picture {
+            let mut s = String::new();
+            msg::orderbook_picture(&mut s, &self.catalog, symbol, &top, checksum, ts);
+            self.publish(Channel::Orderbook, symbol, "ORDERBOOK_UPDATE", s);
+        }
+        if let Some(md) = self.market_data.get_mut(symbol.0 as usize) {
+            let mut levels = levels;
+            levels.clear();
+            md.pending_levels = levels;
+        }
+    }
+
+    fn ticker_body(&mut self, symbol: SymbolId, ts: u64, advance: bool) -> String {
+        let (bid, ask) = self.engine.best_bid_ask(symbol);
+        let last = self.engine.last_price(symbol);
+        let Some(md) = self.market_data.get_mut(symbol.0 as usize) else {
+            return String::new();
+        };
+        if advance {
+            md.ticker_seq += 1;
+        }
+        let window = md.stats.summary(ts);
+        let seq = md.ticker_seq;
+        let Some(sym) = self.catalog.symbol(symbol) else {
+            return String::new();
+        };
+        let mut s = String::new();
+        let mut w = protocol::json::ObjectWriter::new(&mut s);
+        let price = |w: &mut protocol::json::ObjectWriter<'_>, key: &str, p: Option<engine::Price>| {
+            match p {
+                Some(p) => w.str_with(key, |o| sym.write_price(p, o)),
+                None => w.raw(key, "null"),
+            };
+        };
+        w.str("type", "MARKET_DATA")
+            .str("channel", Channel::Ticker.as_str())
+            .str("symbol", &sym.spec.name);
+        price(&mut w, "last", last);
+        price(&mut w, "price", last);
+        price(&mut w, "bid", bid.map(|l| l.price));
+        price(&mut w, "ask", ask.map(|l| l.price));
+        w.str_with("bid_size", |o| sym.write_qty(bid.map_or(Qty(0), |l| l.qty), o))
+            .str_with("ask_size", |o| sym.write_qty(ask.map_or(Qty(0), |l| l.qty), o))
+            .str_with("volume_24h", |o| {
+                sym.write_qty(Qty(i64::try_from(window.volume_lots).unwrap_or(i64::MAX)), o)
+            });
+        price(&mut w, "high_24h", window.high);
+        price(&mut w, "low_24h", window.low);
+        w.u64("sequence_id", seq);
+        w.str_with("timestamp", |o| protocol::time::write_iso8601(ts, o));
+        w.end();
+        s
+    }
+
+    fn tick(&mut self) {
+        let ts = now_ns();
+        for i in 0..self.catalog.symbols().len() {
+            let symbol = SymbolId(i as u32);
+            if self.has_subscribers(Channel::Ticker, symbol) {
+                let body = self.ticker_body(symbol, ts, true);
+                self.publish(Channel::Ticker, symbol, "MARKET_DATA", body);
+            }
+        }
+    }
+
+    // ----- REST --------------------------------------------------------------------------
+
+    fn rest_account(&self, auth: &RestAuth) -> Result<AccountId, RestReply> {
+        if let Some(key) = &auth.api_key {
+            return self
+                .by_api_key
+                .get(key)
+                .copied()
+                .ok_or_else(|| rest_error(401, ErrorCode::AuthFailed, "unknown api key"));
+        }
+        if let Some(name) = &auth.account {
+            return self
+                .by_name
+                .get(name)
+                .copied()
+                .filter(|id| {
+                    self.account_info(*id)
+                        .is_some_and(|i| i.kind != AccountKind::Configured)
+                })
+                .ok_or_else(|| {
+                    rest_error(
+                        401,
+                        ErrorCode::AuthFailed,
+                        "unknown account (configured accounts need the X-API-KEY header)",
+                    )
+                });
+        }
+        Err(rest_error(
+            401,
+            ErrorCode::NotLoggedIn,
+            "send the X-API-KEY header, or ?account= for an anonymous account",
+        ))
+    }
+
+    fn rest_symbol(&self, name: &str) -> Result<SymbolId, RestReply> {
+        self.catalog.symbol_id(name).ok_or_else(|| {
+            rest_error(
+                404,
+                ErrorCode::UnknownSymbol,
+                &format!("unknown symbol {name:?}"),
+            )
+        })
+    }
+
+    /// Answers a REST query.
+    pub fn rest(&mut self, call: RestCall) -> RestReply {
+        match self.rest_inner(call) {
+            Ok(body) => (200, body),
+            Err(reply) => reply,
+        }
+    }
+
+    fn rest_inner(&mut self, call: RestCall) -> Result<String, RestReply> {
+        let ts = now_ns();
+        let catalog = self.catalog.clone();
+        let mut s = String::new();
+        match call {
+            RestCall::Health => {
+                let mut w = protocol::json::ObjectWriter::new(&mut s);
+                w.str("status", "ok")
+                    .u64("uptime_s", (ts.saturating_sub(self.started_ns)) / 1_000_000_000)
+                    .u64("connections", self.conns.len() as u64)
+                    .u64("accounts", self.accounts.len() as u64);
+                w.str_with("timestamp", |o| protocol::time::write_iso8601(ts, o));
+                w.end();
+            }
+            RestCall::Symbols => {
+                s.push('[');
+                for (i, sym) in catalog.symbols().iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    let mut w = protocol::json::ObjectWriter::new(&mut s);
+                    w.str("symbol", &sym.spec.name)
+                        .str("base", &sym.spec.base)
+                        .str("quote", &sym.spec.quote)
+                        .str("tick_size", &sym.spec.tick.format(1))
+                        .str("lot_size", &sym.spec.lot.format(1))
+                        .str("min_quantity", &sym.format_qty(sym.spec.min_qty))
+                        .str("max_quantity", &sym.format_qty(sym.spec.max_qty))
+                        .str_with("min_notional", |o| {
+                            msg::write_amount(
+                                catalog.asset_decimals(sym.quote),
+                                sym.spec.min_notional.0,
+                                o,
+                            )
+                        });
+                    w.end();
+                }
+                s.push(']');
+            }
+            RestCall::Orderbook { symbol, depth } => {
+                let id = self.rest_symbol(&symbol)?;
+                let book = self.engine.depth(id, depth.max(protocol::checksum::CHECKSUM_LEVELS));
+                let checksum = self.checksum(id, &book);
+                let book = truncate_depth(book, depth);
+                msg::orderbook_snapshot(&mut s, None, &catalog, id, None, &book, checksum, ts);
+            }
+            RestCall::Trades { symbol, limit } => {
+                let id = self.rest_symbol(&symbol)?;
+                s.push('[');
+                for (i, t) in self.engine.recent_trades(id, limit).iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    msg::trade(&mut s, &catalog, t);
+                }
+                s.push(']');
+            }
+            RestCall::Ticker { symbol } => {
+                let ids: Vec<SymbolId> = match symbol {
+                    Some(name) => vec![self.rest_symbol(&name)?],
+                    None => (0..catalog.symbols().len())
+                        .map(|i| SymbolId(i as u32))
+                        .collect(),
+                };
+                let many = ids.len() > 1;
+                if many {
+                    s.push('[');
+                }
+                for (i, id) in ids.into_iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    s.push_str(&self.ticker_body(id, ts, false));
+                }
+                if many {
+                    s.push(']');
+                }
+            }
+            RestCall::Accounts => {
+                s.push('[');
+                let mut first = true;
+                for (i, info) in self.accounts.iter().enumerate() {
+                    if info.kind == AccountKind::Anonymous {
+                        continue;
+                    }
+                    if !first {
+                        s.push(',');
+                    }
+                    first = false;
+                    let mut w = protocol::json::ObjectWriter::new(&mut s);
+                    w.str("account", &info.name)
+                        .str("kind", info.kind.as_str())
+                        .u64("open_orders", self.engine.open_orders(AccountId(i as u32), None).len() as u64);
+                    w.end();
+                }
+                s.push(']');
+            }
+            RestCall::Balances(auth) => {
+                let account = self.rest_account(&auth)?;
+                msg::balances(
+                    &mut s,
+                    None,
+                    &catalog,
+                    self.engine.balances(account),
+                    self.engine.account_seq(account),
+                    ts,
+                );
+            }
+            RestCall::Orders(auth) => {
+                let account = self.rest_account(&auth)?;
+                let orders = self.orders_of(account, None, None);
+                let mut w = protocol::json::ObjectWriter::new(&mut s);
+                w.with("orders", |o| {
+                    o.push('[');
+                    for (i, order) in orders.iter().enumerate() {
+                        if i > 0 {
+                            o.push(',');
+                        }
+                        let mut ow = protocol::json::ObjectWriter::new(o);
+                        msg::order_fields(&mut ow, &catalog, order);
+                        ow.end();
+                    }
+                    o.push(']');
+                });
+                w.u64("account_seq", self.engine.account_seq(account));
+                w.end();
+            }
+            RestCall::Order(auth, id) => {
+                let account = self.rest_account(&auth)?;
+                let target = match id.parse::<u64>() {
+                    Ok(n) => OrderRef::Id(engine::OrderId(n)),
+                    Err(_) => match engine::ClientOrderId::new(&id) {
+                        Some(c) => OrderRef::Client(c),
+                        None => OrderRef::Id(engine::OrderId(0)),
+                    },
+                };
+                let order = self.engine.order(account, target).copied().ok_or_else(|| {
+                    rest_error(404, ErrorCode::OrderNotFound, "order not found")
+                })?;
+                let mut w = protocol::json::ObjectWriter::new(&mut s);
+                msg::order_fields(&mut w, &catalog, &order);
+                w.end();
+            }
+            RestCall::Fills(auth) => {
+                let account = self.rest_account(&auth)?;
+                let fills = self.engine.fills(account);
+                let mut w = protocol::json::ObjectWriter::new(&mut s);
+                w.with("fills", |o| {
+                    o.push('[');
+                    for (i, f) in fills.iter().enumerate() {
+                        if i > 0 {
+                            o.push(',');
+                        }
+                        msg::order_fill(o, &catalog, f);
+                    }
+                    o.push(']');
+                });
+                w.u64("account_seq", self.engine.account_seq(account));
+                w.end();
+            }
+        }
+        Ok(s)
+    }
+}
+
+fn rest_error(status: u16, code: ErrorCode, message: &str) -> RestReply {
+    let mut s = String::new();
+    msg::error(&mut s, None, code, message, "{}");
+    (status, s)
+}
+
+fn truncate_depth(mut depth: Depth, levels: usize) -> Depth {
+    depth.bids.truncate(levels);
+    depth.asks.truncate(levels);
+    depth
+}
+
+/// The symbol a market-data frame is about, read back from its body (only on the slow path).
+fn symbol_of_frame(catalog: &Catalog, frame: &Frame) -> Option<SymbolId> {
+    let v: serde_json::Value = serde_json::from_str(&frame.body).ok()?;
+    catalog.symbol_id(v.get("symbol")?.as_str()?)
+}

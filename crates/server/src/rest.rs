@@ -1,0 +1,175 @@
+//! REST on the same port under `/api/v1`: the ground truth a bot reconciles against. Every answer
+//! comes from the engine thread, so it is exactly the exchange's state at that moment.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::core::{Input, RestAuth, RestCall, RestReply};
+
+/// Routes of `/api/v1`.
+pub fn routes(inputs: mpsc::Sender<Input>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/symbols", get(symbols))
+        .route("/orderbook", get(orderbook))
+        .route("/trades", get(trades))
+        .route("/ticker", get(ticker))
+        .route("/accounts", get(accounts))
+        .route("/balances", get(balances))
+        .route("/orders", get(orders))
+        .route("/orders/{order_id}", get(order))
+        .route("/fills", get(fills))
+        .with_state(Arc::new(inputs))
+}
+
+type Inputs = State<Arc<mpsc::Sender<Input>>>;
+type Params = Query<HashMap<String, String>>;
+
+/// A JSON response with the given status.
+pub fn json_response((status, body): RestReply) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+async fn ask(inputs: &mpsc::Sender<Input>, call: RestCall) -> Response {
+    let (reply, answer) = oneshot::channel();
+    if inputs.send(Input::Rest { call, reply }).await.is_err() {
+        return unavailable();
+    }
+    match answer.await {
+        Ok(r) => json_response(r),
+        Err(_) => unavailable(),
+    }
+}
+
+fn unavailable() -> Response {
+    json_response((
+        503,
+        r#"{"type":"ERROR","code":"EXCHANGE_UNAVAILABLE","message":"the exchange is stopping","details":{}}"#.into(),
+    ))
+}
+
+fn bad_request(code: &str, message: &str) -> Response {
+    let mut s = String::new();
+    protocol::messages::error(
+        &mut s,
+        None,
+        match code {
+            "MISSING_FIELD" => protocol::ErrorCode::MissingField,
+            _ => protocol::ErrorCode::InvalidField,
+        },
+        message,
+        "{}",
+    );
+    json_response((400, s))
+}
+
+fn auth(headers: &HeaderMap, params: &HashMap<String, String>) -> RestAuth {
+    RestAuth {
+        api_key: headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        account: params.get("account").cloned(),
+    }
+}
+
+fn number(params: &HashMap<String, String>, key: &str, default: usize, max: usize) -> Result<usize, Response> {
+    match params.get(key) {
+        None => Ok(default),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n.min(max)),
+            _ => Err(bad_request(
+                "INVALID_FIELD",
+                &format!("`{key}` must be a positive integer"),
+            )),
+        },
+    }
+}
+
+fn symbol(params: &HashMap<String, String>) -> Result<String, Response> {
+    params
+        .get("symbol")
+        .cloned()
+        .ok_or_else(|| bad_request("MISSING_FIELD", "missing query parameter `symbol`"))
+}
+
+async fn health(State(inputs): Inputs) -> Response {
+    ask(&inputs, RestCall::Health).await
+}
+
+async fn symbols(State(inputs): Inputs) -> Response {
+    ask(&inputs, RestCall::Symbols).await
+}
+
+async fn orderbook(State(inputs): Inputs, Query(params): Params) -> Response {
+    let call = (|| {
+        Ok(RestCall::Orderbook {
+            symbol: symbol(&params)?,
+            depth: number(&params, "depth", 20, protocol::request::MAX_DEPTH)?,
+        })
+    })();
+    match call {
+        Ok(call) => ask(&inputs, call).await,
+        Err(r) => r,
+    }
+}
+
+async fn trades(State(inputs): Inputs, Query(params): Params) -> Response {
+    let call = (|| {
+        Ok(RestCall::Trades {
+            symbol: symbol(&params)?,
+            limit: number(&params, "limit", 100, 1_000)?,
+        })
+    })();
+    match call {
+        Ok(call) => ask(&inputs, call).await,
+        Err(r) => r,
+    }
+}
+
+async fn ticker(State(inputs): Inputs, Query(params): Params) -> Response {
+    ask(
+        &inputs,
+        RestCall::Ticker {
+            symbol: params.get("symbol").cloned(),
+        },
+    )
+    .await
+}
+
+async fn accounts(State(inputs): Inputs) -> Response {
+    ask(&inputs, RestCall::Accounts).await
+}
+
+async fn balances(State(inputs): Inputs, headers: HeaderMap, Query(params): Params) -> Response {
+    ask(&inputs, RestCall::Balances(auth(&headers, &params))).await
+}
+
+async fn orders(State(inputs): Inputs, headers: HeaderMap, Query(params): Params) -> Response {
+    ask(&inputs, RestCall::Orders(auth(&headers, &params))).await
+}
+
+async fn order(
+    State(inputs): Inputs,
+    headers: HeaderMap,
+    Path(order_id): Path<String>,
+    Query(params): Params,
+) -> Response {
+    ask(&inputs, RestCall::Order(auth(&headers, &params), order_id)).await
+}
+
+async fn fills(State(inputs): Inputs, headers: HeaderMap, Query(params): Params) -> Response {
+    ask(&inputs, RestCall::Fills(auth(&headers, &params))).await
+}

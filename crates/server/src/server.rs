@@ -1,0 +1,242 @@
+//! [`ExchangeServer`]: the library entry point that puts the engine thread, the WebSocket and REST
+//! endpoints and the market clock together.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use thiserror::Error;
+use tokio::sync::{mpsc, watch, Semaphore};
+
+use crate::config::Config;
+use crate::connection::{ConnContext, SharedSeqs};
+use crate::core::{Core, CoreError, Input};
+
+/// Why the server could not start.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error("configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    Core(#[from] CoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("the server is already started")]
+    AlreadyStarted,
+}
+
+/// How many engine requests may wait before senders wait (back-pressure on connections).
+const ENGINE_QUEUE: usize = 65_536;
+
+struct Running {
+    addr: SocketAddr,
+    inputs: mpsc::Sender<Input>,
+    shutdown: watch::Sender<bool>,
+    http: tokio::task::JoinHandle<()>,
+    engine_thread: Option<std::thread::JoinHandle<()>>,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+/// The exchange simulator's server.
+pub struct ExchangeServer {
+    config: Arc<Config>,
+    seed: u64,
+    running: Option<Running>,
+}
+
+/// Derives a named stream's seed from the master seed (SplitMix64 over seed and name).
+pub fn derive_seed(master: u64, name: &str) -> u64 {
+    let mut x = master ^ 0x9E37_79B9_7F4A_7C15;
+    for b in name.bytes() {
+        x = (x ^ b as u64).wrapping_mul(0x100_0000_01B3);
+    }
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+#[derive(Clone)]
+struct AppState {
+    ctx: Arc<ConnContext>,
+    next_conn: Arc<AtomicU64>,
+    slots: Arc<Semaphore>,
+}
+
+impl ExchangeServer {
+    /// Validates the configuration. Nothing listens until [`ExchangeServer::start`].
+    pub fn new(config: Config) -> Result<ExchangeServer, ServerError> {
+        config.validate()?;
+        let seed = config.seed.unwrap_or_else(|| {
+            // No seed given: take one from the clock, and log it so the run can be repeated.
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        });
+        Ok(ExchangeServer {
+            config: Arc::new(config),
+            seed,
+            running: None,
+        })
+    }
+
+    /// The master seed of this run.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Binds the listener and starts the engine thread, the endpoints and the market clock.
+    /// Returns the address it listens on (port 0 in the config picks a free port).
+    pub async fn start(&mut self) -> Result<SocketAddr, ServerError> {
+        if self.running.is_some() {
+            return Err(ServerError::AlreadyStarted);
+        }
+        let config = self.config.clone();
+        let (inputs_tx, inputs_rx) = mpsc::channel(ENGINE_QUEUE);
+        let core = Core::new(
+            config.clone(),
+            ChaCha8Rng::seed_from_u64(derive_seed(self.seed, "sessions")),
+            tokio::runtime::Handle::current(),
+            inputs_tx.clone(),
+        )?;
+        let catalog = core.catalog();
+        let seqs = Arc::new(SharedSeqs::new(catalog.symbols().len()));
+        let core = core.with_shared_seqs(seqs.clone());
+        let engine_thread = std::thread::Builder::new()
+            .name("engine".into())
+            .spawn(move || core.run(inputs_rx))
+            .map_err(|source| ServerError::Bind {
+                addr: "engine thread".into(),
+                source,
+            })?;
+
+        let addr = format!("{}:{}", config.server.host, config.server.port);
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        let local = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let ctx = Arc::new(ConnContext {
+            inputs: inputs_tx.clone(),
+            catalog: catalog.clone(),
+            config: config.clone(),
+            seqs,
+            shutdown: shutdown_rx.clone(),
+        });
+        let state = AppState {
+            ctx,
+            next_conn: Arc::new(AtomicU64::new(1)),
+            slots: Arc::new(Semaphore::new(config.server.limits.max_connections)),
+        };
+        let app = Router::new()
+            .route("/", get(ws_handler))
+            .route("/ws", get(ws_handler))
+            .with_state(state)
+            .nest("/api/v1", crate::rest::routes(inputs_tx.clone()));
+        let mut stop = shutdown_rx.clone();
+        let http = tokio::spawn(async move {
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            })
+            .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "http server failed");
+            }
+        });
+        let tick = Duration::from_secs_f64(config.exchange.tick_interval);
+        let tick_inputs = inputs_tx.clone();
+        let ticker = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(tick);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                if tick_inputs.send(Input::Tick).await.is_err() {
+                    break;
+                }
+            }
+        });
+        tracing::info!(
+            address = %local,
+            seed = self.seed,
+            symbols = ?config.exchange.symbols,
+            "exchange listening (WebSocket on / and /ws, REST under /api/v1)"
+        );
+        self.running = Some(Running {
+            addr: local,
+            inputs: inputs_tx,
+            shutdown: shutdown_tx,
+            http,
+            engine_thread: Some(engine_thread),
+            ticker,
+        });
+        Ok(local)
+    }
+
+    /// The address the server listens on, once started.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.running.as_ref().map(|r| r.addr)
+    }
+
+    /// Closes every connection (close code 1001), stops the endpoints and the engine thread.
+    pub async fn shutdown(&mut self) {
+        let Some(mut running) = self.running.take() else {
+            return;
+        };
+        let _ = running.shutdown.send(true);
+        running.ticker.abort();
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut running.http).await;
+        let _ = running.inputs.send(Input::Shutdown).await;
+        if let Some(thread) = running.engine_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        tracing::info!("exchange stopped");
+    }
+}
+
+async fn ws_handler(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Ok(permit) = state.slots.clone().try_acquire_owned() else {
+        return crate::rest::json_response((
+            503,
+            r#"{"type":"ERROR","code":"EXCHANGE_UNAVAILABLE","message":"too many connections","details":{}}"#
+                .into(),
+        ));
+    };
+    let limit = state.ctx.config.server.limits.max_frame_bytes;
+    let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
+    let ctx = state.ctx.clone();
+    ws.max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| async move {
+            crate::connection::run(socket, conn, addr, ctx).await;
+            drop(permit);
+        })
+}
