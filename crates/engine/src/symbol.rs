@@ -87,3 +87,16 @@ impl Symbol {
         Amount(qty.0 as i128 * self.base_units_per_lot)
     }
 }
+
+/// The decimals each asset gets, by name: the finest precision any symbol needs (a base needs its
+/// lot's decimals; a quote needs tick plus lot decimals), at least 2 and at most 18.
+pub fn asset_decimals(symbols: &[SymbolSpec]) -> std::collections::BTreeMap<String, u32> {
+    let mut decimals = std::collections::BTreeMap::new();
+    for s in symbols {
+        let base = decimals.entry(s.base.clone()).or_insert(2u32);
+        *base = (*base).max(s.lot.scale).min(18);
+        let quote = decimals.entry(s.quote.clone()).or_insert(2u32);
+        *quote = (*quote).max(s.tick.scale + s.lot.scale).min(18);
+    }
+    decimals
+}
