@@ -1493,3 +1493,6 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
