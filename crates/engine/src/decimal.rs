@@ -1,4 +1,10 @@
 //! Decimal strings to scaled integers and back, exactly, without floating point.
+//!
+//! Accepted input is `digits[.digits]`: at least one digit before the point, and at least one after
+//! it when there is a point (`"5."` and `".5"` are refused as NOT_A_NUMBER, like `"+5"`, `"1e3"`,
+//! whitespace and the empty string). A leading `-` before an otherwise valid number gives
+//! NOT_POSITIVE. Trailing zeros beyond the increment's scale are accepted (`"50000.010"` at tick
+//! `0.01`).
 
 use thiserror::Error;
 
@@ -28,20 +34,136 @@ pub enum ParseError {
     Overflow,
 }
 
+/// The largest scale an increment or an asset may have (`10^18` still fits an `i64`).
+pub(crate) const MAX_SCALE: u32 = 18;
+
+/// `10^exp` as an `i128`, `None` when it does not fit.
+pub(crate) fn pow10(exp: u32) -> Option<i128> {
+    10i128.checked_pow(exp)
+}
+
+/// Splits `s` into its integer and fraction digits, checking the syntax only.
+fn split_digits(s: &str) -> Result<(&[u8], &[u8]), ParseError> {
+    let b = s.as_bytes();
+    let (int, frac) = match b.iter().position(|&c| c == b'.') {
+        Some(dot) => (&b[..dot], &b[dot + 1..]),
+        None => (b, &b[b.len()..]),
+    };
+    let has_point = int.len() != b.len();
+    if int.is_empty() || (has_point && frac.is_empty()) {
+        return Err(ParseError::NotANumber);
+    }
+    if !int.iter().chain(frac).all(u8::is_ascii_digit) {
+        return Err(ParseError::NotANumber);
+    }
+    Ok((int, frac))
+}
+
+/// Parses a non-negative decimal into units of `10^-scale`. Fraction digits beyond `scale` must be
+/// zeros. A leading `-` on a well-formed number gives `NotPositive`.
+pub(crate) fn parse_scaled(s: &str, scale: u32) -> Result<i128, ParseError> {
+    if let Some(rest) = s.strip_prefix('-') {
+        split_digits(rest)?;
+        return Err(ParseError::NotPositive);
+    }
+    let (int, frac) = split_digits(s)?;
+    let mut value: i128 = 0;
+    for &d in int {
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i128::from(d - b'0')))
+            .ok_or(ParseError::Overflow)?;
+    }
+    let scale_len = scale as usize;
+    for i in 0..scale_len {
+        let d = frac.get(i).map_or(0, |&d| d - b'0');
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i128::from(d)))
+            .ok_or(ParseError::Overflow)?;
+    }
+    if frac.iter().skip(scale_len).any(|&d| d != b'0') {
+        return Err(ParseError::NotAMultiple);
+    }
+    Ok(value)
+}
+
+/// Appends `magnitude * 10^-scale` with exactly `scale` decimals, with `-` first when `negative`.
+pub(crate) fn write_scaled(negative: bool, magnitude: u128, scale: u32, out: &mut String) {
+    let mut buf = [0u8; 40];
+    let mut n = 0;
+    let mut v = magnitude;
+    loop {
+        // 40 bytes hold every u128 (39 digits at most).
+        if let Some(slot) = buf.get_mut(n) {
+            *slot = b'0' + (v % 10) as u8;
+        }
+        n += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if negative && magnitude != 0 {
+        out.push('-');
+    }
+    let scale = scale as usize;
+    let digit = |i: usize| char::from(buf.get(i).copied().unwrap_or(b'0'));
+    // Integer part: digits above `scale`, or a single "0".
+    if n > scale {
+        for i in (scale..n).rev() {
+            out.push(digit(i));
+        }
+    } else {
+        out.push('0');
+    }
+    if scale > 0 {
+        out.push('.');
+        for i in (0..scale).rev() {
+            out.push(if i < n { digit(i) } else { '0' });
+        }
+    }
+}
+
 impl Increment {
-    /// Parses an increment such as `"0.01"`, `"0.05"`, `"1"` or `"10"`; it must be positive.
+    /// Parses an increment such as `"0.01"`, `"0.05"`, `"1"` or `"10"`; it must be positive. The
+    /// scale is the number of decimals written (`"0.10"` is 10 units of scale 2), at most 18.
     pub fn from_str_positive(s: &str) -> Result<Increment, ParseError> {
-        todo!("{s}")
+        let (_, frac) = if let Some(rest) = s.strip_prefix('-') {
+            split_digits(rest)?;
+            return Err(ParseError::NotPositive);
+        } else {
+            split_digits(s)?
+        };
+        let scale = u32::try_from(frac.len()).map_err(|_| ParseError::Overflow)?;
+        if scale > MAX_SCALE {
+            return Err(ParseError::Overflow);
+        }
+        let units = parse_scaled(s, scale)?;
+        if units == 0 {
+            return Err(ParseError::NotPositive);
+        }
+        let units = i64::try_from(units).map_err(|_| ParseError::Overflow)?;
+        Ok(Increment { units, scale })
     }
 
     /// Parses `s` into a count of increments. `allow_zero` admits `"0"`; negatives never parse.
     pub fn parse(&self, s: &str, allow_zero: bool) -> Result<i64, ParseError> {
-        todo!("{s}{allow_zero}")
+        let value = parse_scaled(s, self.scale)?;
+        if value == 0 && !allow_zero {
+            return Err(ParseError::NotPositive);
+        }
+        let units = i128::from(self.units);
+        if units <= 0 || value % units != 0 {
+            return Err(ParseError::NotAMultiple);
+        }
+        i64::try_from(value / units).map_err(|_| ParseError::Overflow)
     }
 
     /// Appends the canonical text of `count` increments, with exactly `scale` decimals.
     pub fn write(&self, count: i64, out: &mut String) {
-        todo!("{count}{out}")
+        let magnitude = u128::from(count.unsigned_abs()) * u128::from(self.units.unsigned_abs());
+        write_scaled(count < 0, magnitude, self.scale, out)
     }
 
     /// The canonical text of `count` increments.
@@ -49,5 +171,128 @@ impl Increment {
         let mut out = String::new();
         self.write(count, &mut out);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inc(s: &str) -> Increment {
+        Increment::from_str_positive(s).unwrap()
+    }
+
+    #[test]
+    fn increments_parse_with_their_written_scale() {
+        assert_eq!(inc("0.05"), Increment { units: 5, scale: 2 });
+        assert_eq!(inc("0.01"), Increment { units: 1, scale: 2 });
+        assert_eq!(inc("1"), Increment { units: 1, scale: 0 });
+        assert_eq!(
+            inc("10"),
+            Increment {
+                units: 10,
+                scale: 0
+            }
+        );
+        assert_eq!(inc("0.00001"), Increment { units: 1, scale: 5 });
+    }
+
+    #[test]
+    fn bad_increments_are_refused() {
+        assert_eq!(
+            Increment::from_str_positive("0"),
+            Err(ParseError::NotPositive)
+        );
+        assert_eq!(
+            Increment::from_str_positive("0.00"),
+            Err(ParseError::NotPositive)
+        );
+        assert_eq!(
+            Increment::from_str_positive("-1"),
+            Err(ParseError::NotPositive)
+        );
+        assert_eq!(
+            Increment::from_str_positive(""),
+            Err(ParseError::NotANumber)
+        );
+        assert_eq!(
+            Increment::from_str_positive("abc"),
+            Err(ParseError::NotANumber)
+        );
+        assert_eq!(
+            Increment::from_str_positive("0.0000000000000000001"),
+            Err(ParseError::Overflow)
+        );
+        assert_eq!(
+            Increment::from_str_positive("99999999999999999999"),
+            Err(ParseError::Overflow)
+        );
+    }
+
+    #[test]
+    fn parse_accepts_multiples_and_trailing_zeros() {
+        let tick = inc("0.01");
+        assert_eq!(tick.parse("50000.01", false), Ok(5_000_001));
+        assert_eq!(tick.parse("50000.010", false), Ok(5_000_001));
+        assert_eq!(tick.parse("50000", false), Ok(5_000_000));
+        assert_eq!(tick.parse("007.5", false), Ok(750));
+        let nickel = inc("0.05");
+        assert_eq!(nickel.parse("1.05", false), Ok(21));
+        assert_eq!(nickel.parse("1.06", false), Err(ParseError::NotAMultiple));
+        let ten = inc("10");
+        assert_eq!(ten.parse("120", false), Ok(12));
+        assert_eq!(ten.parse("125", false), Err(ParseError::NotAMultiple));
+        assert_eq!(ten.parse("120.0", false), Ok(12));
+    }
+
+    #[test]
+    fn parse_refuses_what_is_not_a_plain_decimal() {
+        let tick = inc("0.01");
+        for s in [
+            "", "+5", "1e3", " 1", "1 ", "5.", ".5", "1.2.3", "-", "--1", "0x10", "١",
+        ] {
+            assert_eq!(tick.parse(s, true), Err(ParseError::NotANumber), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn parse_signs_zero_precision_and_size() {
+        let tick = inc("0.01");
+        assert_eq!(tick.parse("-1", false), Err(ParseError::NotPositive));
+        assert_eq!(tick.parse("-1", true), Err(ParseError::NotPositive));
+        assert_eq!(tick.parse("0", false), Err(ParseError::NotPositive));
+        assert_eq!(tick.parse("0.00", false), Err(ParseError::NotPositive));
+        assert_eq!(tick.parse("0.00", true), Ok(0));
+        assert_eq!(tick.parse("1.001", false), Err(ParseError::NotAMultiple));
+        assert_eq!(tick.parse("92233720368547758.07", false), Ok(i64::MAX));
+        assert_eq!(
+            tick.parse("92233720368547758.08", false),
+            Err(ParseError::Overflow)
+        );
+        let huge = "9".repeat(60);
+        assert_eq!(tick.parse(&huge, false), Err(ParseError::Overflow));
+    }
+
+    #[test]
+    fn write_gives_exactly_scale_decimals() {
+        let tick = inc("0.01");
+        assert_eq!(tick.format(5_000_000), "50000.00");
+        assert_eq!(tick.format(5), "0.05");
+        assert_eq!(tick.format(0), "0.00");
+        assert_eq!(tick.format(-150), "-1.50");
+        assert_eq!(inc("0.05").format(21), "1.05");
+        assert_eq!(inc("10").format(12), "120");
+        assert_eq!(inc("1").format(-3), "-3");
+        assert_eq!(inc("0.00001").format(150_000), "1.50000");
+        assert_eq!(tick.format(i64::MIN), "-92233720368547758.08");
+    }
+
+    #[test]
+    fn write_then_parse_round_trips() {
+        let lot = inc("0.025");
+        for count in [1, 2, 39, 40, 1_000_001, i64::MAX / 25] {
+            let text = lot.format(count);
+            assert_eq!(lot.parse(&text, false), Ok(count), "{text}");
+        }
     }
 }

@@ -135,12 +135,17 @@ impl OrderStatus {
     /// Whether the engine may move an order from `self` to `next`.
     pub fn can_become(self, next: OrderStatus) -> bool {
         use OrderStatus::*;
-        match (self, next) {
-            (Pending, Open | PartiallyFilled | Filled | Cancelled | Expired | Rejected) => true,
-            (Open, PartiallyFilled | Filled | Cancelled | Expired) => true,
-            (PartiallyFilled, PartiallyFilled | Filled | Cancelled | Expired) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (
+                Pending,
+                Open | PartiallyFilled | Filled | Cancelled | Expired | Rejected
+            ) | (Open, PartiallyFilled | Filled | Cancelled | Expired)
+                | (
+                    PartiallyFilled,
+                    PartiallyFilled | Filled | Cancelled | Expired
+                )
+        )
     }
 }
 
