@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use exchange_simulator::{Config, ExchangeServer};
 
 #[derive(Parser)]
-#[command(name = "exchange-sim", version, about = "A crypto exchange simulator with fault injection")]
+#[command(
+    name = "exchange-sim",
+    version,
+    about = "A crypto exchange simulator with fault injection"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -62,7 +66,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         Some(path) => match Config::from_file(path) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("exchange-sim: invalid configuration {}: {e}", path.display());
+                eprintln!(
+                    "exchange-sim: invalid configuration {}: {e}",
+                    path.display()
+                );
                 return ExitCode::from(2);
             }
         },
@@ -80,7 +87,10 @@ fn serve(args: ServeArgs) -> ExitCode {
     if let Some(token) = args.admin_token {
         config.server.admin_token = Some(token);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("exchange-sim: cannot start the runtime: {e}");

@@ -58,7 +58,9 @@ impl Catalog {
 
     /// An asset's name.
     pub fn asset_name(&self, id: AssetId) -> &str {
-        self.assets.get(id.0 as usize).map_or("?", |a| a.name.as_str())
+        self.assets
+            .get(id.0 as usize)
+            .map_or("?", |a| a.name.as_str())
     }
 
     /// An asset's decimals.

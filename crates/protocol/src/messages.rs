@@ -270,7 +270,9 @@ pub fn order_cancel(
         .str("side", side_str(closed.side))
         .str("status", status_str(closed.status))
         .str("reason", closed.reason.as_str())
-        .str_with("filled_quantity", |o| symbol.write_qty(closed.filled_qty, o))
+        .str_with("filled_quantity", |o| {
+            symbol.write_qty(closed.filled_qty, o)
+        })
         .str_with("remaining_quantity", |o| {
             symbol.write_qty(closed.remaining_qty, o)
         });

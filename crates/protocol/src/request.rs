@@ -219,6 +219,25 @@ pub const DEFAULT_DEPTH: usize = 20;
 
 /// Parses one text frame.
 pub fn parse_request(text: &str, catalog: &Catalog) -> Result<Request, ParseFailure> {
+    // serde would read a JSON array positionally into the fields: only objects are requests.
+    if !text.trim_start().starts_with('{') {
+        let valid_json = serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+        return Err(ParseFailure {
+            request_id: None,
+            msg_type: None,
+            code: if valid_json {
+                ErrorCode::InvalidMessage
+            } else {
+                ErrorCode::InvalidJson
+            },
+            field: None,
+            message: if valid_json {
+                "a request must be a JSON object".into()
+            } else {
+                "not valid JSON".into()
+            },
+        });
+    }
     let raw: RawRequest<'_> = serde_json::from_str(text).map_err(|e| {
         let (code, message) = match e.classify() {
             serde_json::error::Category::Data => (
@@ -504,9 +523,10 @@ impl Ctx<'_, '_> {
                 // An id that cannot be ours is simply not found, like any other unknown id.
                 Ok(OrderRef::Id(OrderId(id.unwrap_or(0))))
             }
-            (None, Some(_)) => Ok(OrderRef::Client(self.client_order_id()?.ok_or_else(
-                || self.missing("order_id"),
-            )?)),
+            (None, Some(_)) => Ok(OrderRef::Client(
+                self.client_order_id()?
+                    .ok_or_else(|| self.missing("order_id"))?,
+            )),
             (None, None) => Err(self.fail(
                 ErrorCode::MissingField,
                 Some("order_id"),

@@ -9,7 +9,10 @@ pub fn write_iso8601(ts_ns: u64, out: &mut String) {
     let (y, m, d) = civil_from_days(days);
     let (hh, mm, ss) = (rem / 3600, (rem % 3600) / 60, rem % 60);
     use std::fmt::Write;
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{micros:06}Z");
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{micros:06}Z"
+    );
 }
 
 /// ISO-8601 UTC text of `ts_ns`.
@@ -40,7 +43,10 @@ mod tests {
     #[test]
     fn known_dates() {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(iso8601(951_782_400_000_000_000), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(
+            iso8601(951_782_400_000_000_000),
+            "2000-02-29T00:00:00.000000Z"
+        );
         assert_eq!(
             iso8601(1_795_838_706_123_456_789),
             "2026-11-28T04:05:06.123456Z"

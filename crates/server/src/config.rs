@@ -239,9 +239,12 @@ impl Default for ExchangeConfig {
         let num = |s: &str| DecimalValue::Text(s.to_string());
         ExchangeConfig {
             symbols: vec!["BTC/USD".into(), "ETH/USD".into()],
-            initial_prices: [("BTC/USD".into(), num("50000")), ("ETH/USD".into(), num("3000"))]
-                .into_iter()
-                .collect(),
+            initial_prices: [
+                ("BTC/USD".into(), num("50000")),
+                ("ETH/USD".into(), num("3000")),
+            ]
+            .into_iter()
+            .collect(),
             tick_interval: 1.0,
             default_balance: DefaultBalance::PerAsset(default_balances()),
             symbol_specs: BTreeMap::new(),
@@ -315,7 +318,10 @@ impl Config {
         let limits = &self.server.limits;
         for (key, value) in [
             ("max_frame_bytes", limits.max_frame_bytes),
-            ("max_messages_per_second", limits.max_messages_per_second as usize),
+            (
+                "max_messages_per_second",
+                limits.max_messages_per_second as usize,
+            ),
             ("max_connections", limits.max_connections),
             ("outbound_queue_frames", limits.outbound_queue_frames),
         ] {
@@ -386,9 +392,8 @@ impl Config {
                 ));
             };
             let spec = ex.symbol_specs.get(name).cloned().unwrap_or_default();
-            let tick = Increment::from_str_positive(&spec.tick_size).map_err(|e| {
-                ConfigError::new(format!("{path}.tick_size"), e.to_string())
-            })?;
+            let tick = Increment::from_str_positive(&spec.tick_size)
+                .map_err(|e| ConfigError::new(format!("{path}.tick_size"), e.to_string()))?;
             let lot = Increment::from_str_positive(&spec.lot_size)
                 .map_err(|e| ConfigError::new(format!("{path}.lot_size"), e.to_string()))?;
             let qty = |key: &str, v: &Option<String>, default: i64| -> Result<Qty, ConfigError> {
@@ -533,13 +538,34 @@ mod tests {
     fn invalid_values_name_their_path() {
         let cases = [
             (r#"{"server": {"port": "x"}}"#, "server.port"),
-            (r#"{"server": {"limits": {"max_frame_bytes": 0}}}"#, "server.limits.max_frame_bytes"),
-            (r#"{"exchange": {"fees": {"maker": "2"}}}"#, "exchange.fees.maker"),
-            (r#"{"exchange": {"symbol_specs": {"BTC/USD": {"tick_size": "0"}}}}"#, "exchange.symbol_specs.BTC/USD.tick_size"),
-            (r#"{"exchange": {"symbols": ["BTCUSD"]}}"#, "exchange.symbols"),
-            (r#"{"exchange": {"initial_prices": {"XRP/USD": 1}}}"#, "exchange.initial_prices.XRP/USD"),
-            (r#"{"exchange": {"tick_interval": 0}}"#, "exchange.tick_interval"),
-            (r#"{"accounts": {"a": {"api_key": ""}}}"#, "accounts.a.api_key"),
+            (
+                r#"{"server": {"limits": {"max_frame_bytes": 0}}}"#,
+                "server.limits.max_frame_bytes",
+            ),
+            (
+                r#"{"exchange": {"fees": {"maker": "2"}}}"#,
+                "exchange.fees.maker",
+            ),
+            (
+                r#"{"exchange": {"symbol_specs": {"BTC/USD": {"tick_size": "0"}}}}"#,
+                "exchange.symbol_specs.BTC/USD.tick_size",
+            ),
+            (
+                r#"{"exchange": {"symbols": ["BTCUSD"]}}"#,
+                "exchange.symbols",
+            ),
+            (
+                r#"{"exchange": {"initial_prices": {"XRP/USD": 1}}}"#,
+                "exchange.initial_prices.XRP/USD",
+            ),
+            (
+                r#"{"exchange": {"tick_interval": 0}}"#,
+                "exchange.tick_interval",
+            ),
+            (
+                r#"{"accounts": {"a": {"api_key": ""}}}"#,
+                "accounts.a.api_key",
+            ),
         ];
         for (text, path) in cases {
             let err = Config::from_json_str(text).expect_err(text);

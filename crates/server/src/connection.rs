@@ -152,10 +152,7 @@ impl Link {
         }
     }
 
-    async fn on_incoming(
-        &mut self,
-        incoming: Option<Result<Message, axum::Error>>,
-    ) -> Step {
+    async fn on_incoming(&mut self, incoming: Option<Result<Message, axum::Error>>) -> Step {
         let message = match incoming {
             None => return Step::End("client went away"),
             Some(Ok(m)) => m,
@@ -194,8 +191,7 @@ impl Link {
         let request = match parse_request(text, &self.ctx.catalog) {
             Ok(r) => r,
             Err(failure) => {
-                let details =
-                    msg::error_details(failure.field, failure.msg_type.as_deref());
+                let details = msg::error_details(failure.field, failure.msg_type.as_deref());
                 return self
                     .send_error(
                         failure.request_id.as_ref().map(|r| r.as_json()),
@@ -340,7 +336,8 @@ impl Link {
             o.push('}');
         });
         w.end();
-        self.write_frame(&Frame::private("HEARTBEAT", body), true).await
+        self.write_frame(&Frame::private("HEARTBEAT", body), true)
+            .await
     }
 }
 

@@ -185,12 +185,13 @@ impl Core {
             let Some(id) = engine.asset_id(&asset) else {
                 continue;
             };
-            let amount = engine.parse_amount(id, &text).map_err(|e| {
-                crate::config::ConfigError {
-                    path: format!("exchange.default_balance.{asset}"),
-                    reason: e.to_string(),
-                }
-            })?;
+            let amount =
+                engine
+                    .parse_amount(id, &text)
+                    .map_err(|e| crate::config::ConfigError {
+                        path: format!("exchange.default_balance.{asset}"),
+                        reason: e.to_string(),
+                    })?;
             default_balances.push((id, amount));
         }
         let market_data = (0..catalog.symbols().len())
@@ -220,12 +221,13 @@ impl Core {
             let mut funds = Vec::new();
             for (asset, value) in &account.balances {
                 let path = format!("accounts.{name}.balances.{asset}");
-                let id = core.engine.asset_id(asset).ok_or_else(|| {
-                    crate::config::ConfigError {
+                let id = core
+                    .engine
+                    .asset_id(asset)
+                    .ok_or_else(|| crate::config::ConfigError {
                         path: path.clone(),
                         reason: "no symbol trades this asset".into(),
-                    }
-                })?;
+                    })?;
                 let amount = core.engine.parse_amount(id, &value.text()).map_err(|e| {
                     crate::config::ConfigError {
                         path,
@@ -516,7 +518,13 @@ impl Core {
         Some(self.engine.account_seq(account))
     }
 
-    fn publish(&mut self, channel: Channel, symbol: SymbolId, msg_type: &'static str, body: String) {
+    fn publish(
+        &mut self,
+        channel: Channel,
+        symbol: SymbolId,
+        msg_type: &'static str,
+        body: String,
+    ) {
         let Some(list) = self.subs.get(&(channel, Some(symbol))) else {
             return;
         };
@@ -636,7 +644,9 @@ impl Core {
                 let Some(account) = self.account_of(conn) else {
                     return;
                 };
-                if let Err(reject) = self.run_command(Some(conn), rid, Command::Cancel { account, target }) {
+                if let Err(reject) =
+                    self.run_command(Some(conn), rid, Command::Cancel { account, target })
+                {
                     self.reject_error(conn, rid, &reject);
                 }
             }
@@ -809,11 +819,22 @@ impl Core {
                 self.send_body(conn, "POSITION_UPDATE", s);
             }
             RequestKind::GetOrderbook { symbol, depth } => {
-                let book = self.engine.depth(symbol, depth.max(protocol::checksum::CHECKSUM_LEVELS));
+                let book = self
+                    .engine
+                    .depth(symbol, depth.max(protocol::checksum::CHECKSUM_LEVELS));
                 let checksum = self.checksum(symbol, &book);
                 let book = truncate_depth(book, depth);
                 let mut s = String::new();
-                msg::orderbook_snapshot(&mut s, rid, &self.catalog, symbol, None, &book, checksum, ts);
+                msg::orderbook_snapshot(
+                    &mut s,
+                    rid,
+                    &self.catalog,
+                    symbol,
+                    None,
+                    &book,
+                    checksum,
+                    ts,
+                );
                 self.send_body(conn, "ORDERBOOK_SNAPSHOT", s);
             }
             RequestKind::GetFills {
@@ -961,7 +982,11 @@ impl Core {
         let current = self.conns.get(&conn).and_then(|c| c.account);
         match current {
             Some(a) if a == account => {}
-            Some(a) if self.account_info(a).is_some_and(|i| i.kind == AccountKind::Configured) => {
+            Some(a)
+                if self
+                    .account_info(a)
+                    .is_some_and(|i| i.kind == AccountKind::Configured) =>
+            {
                 self.error(
                     conn,
                     rid,
@@ -1107,7 +1132,8 @@ impl Core {
         if let Some(r) = rid {
             w.raw("request_id", r.as_json());
         }
-        w.u64("timeout_ms", timeout_ms).bool("armed", timeout_ms > 0);
+        w.u64("timeout_ms", timeout_ms)
+            .bool("armed", timeout_ms > 0);
         if timeout_ms > 0 {
             w.str_with("trigger_time", |o| {
                 protocol::time::write_iso8601(now_ns() + timeout_ms * 1_000_000, o)
@@ -1270,9 +1296,10 @@ impl Core {
         if !l2 && !picture {
             return;
         }
-        let top = self
-            .engine
-            .depth(symbol, ORDERBOOK_PICTURE_LEVELS.max(protocol::checksum::CHECKSUM_LEVELS));
+        let top = self.engine.depth(
+            symbol,
+            ORDERBOOK_PICTURE_LEVELS.max(protocol::checksum::CHECKSUM_LEVELS),
+        );
         let checksum = self.checksum(symbol, &top);
         if l2 {
             // The latest quantity of each changed level, bids highest first, asks lowest first.
@@ -1338,12 +1365,13 @@ impl Core {
         };
         let mut s = String::new();
         let mut w = protocol::json::ObjectWriter::new(&mut s);
-        let price = |w: &mut protocol::json::ObjectWriter<'_>, key: &str, p: Option<engine::Price>| {
-            match p {
-                Some(p) => w.str_with(key, |o| sym.write_price(p, o)),
-                None => w.raw(key, "null"),
+        let price =
+            |w: &mut protocol::json::ObjectWriter<'_>, key: &str, p: Option<engine::Price>| {
+                match p {
+                    Some(p) => w.str_with(key, |o| sym.write_price(p, o)),
+                    None => w.raw(key, "null"),
+                };
             };
-        };
         w.str("type", "MARKET_DATA")
             .str("channel", Channel::Ticker.as_str())
             .str("symbol", &sym.spec.name);
@@ -1351,11 +1379,18 @@ impl Core {
         price(&mut w, "price", last);
         price(&mut w, "bid", bid.map(|l| l.price));
         price(&mut w, "ask", ask.map(|l| l.price));
-        w.str_with("bid_size", |o| sym.write_qty(bid.map_or(Qty(0), |l| l.qty), o))
-            .str_with("ask_size", |o| sym.write_qty(ask.map_or(Qty(0), |l| l.qty), o))
-            .str_with("volume_24h", |o| {
-                sym.write_qty(Qty(i64::try_from(window.volume_lots).unwrap_or(i64::MAX)), o)
-            });
+        w.str_with("bid_size", |o| {
+            sym.write_qty(bid.map_or(Qty(0), |l| l.qty), o)
+        })
+        .str_with("ask_size", |o| {
+            sym.write_qty(ask.map_or(Qty(0), |l| l.qty), o)
+        })
+        .str_with("volume_24h", |o| {
+            sym.write_qty(
+                Qty(i64::try_from(window.volume_lots).unwrap_or(i64::MAX)),
+                o,
+            )
+        });
         price(&mut w, "high_24h", window.high);
         price(&mut w, "low_24h", window.low);
         w.u64("sequence_id", seq);
@@ -1435,7 +1470,10 @@ impl Core {
             RestCall::Health => {
                 let mut w = protocol::json::ObjectWriter::new(&mut s);
                 w.str("status", "ok")
-                    .u64("uptime_s", (ts.saturating_sub(self.started_ns)) / 1_000_000_000)
+                    .u64(
+                        "uptime_s",
+                        (ts.saturating_sub(self.started_ns)) / 1_000_000_000,
+                    )
                     .u64("connections", self.conns.len() as u64)
                     .u64("accounts", self.accounts.len() as u64);
                 w.str_with("timestamp", |o| protocol::time::write_iso8601(ts, o));
@@ -1468,7 +1506,9 @@ impl Core {
             }
             RestCall::Orderbook { symbol, depth } => {
                 let id = self.rest_symbol(&symbol)?;
-                let book = self.engine.depth(id, depth.max(protocol::checksum::CHECKSUM_LEVELS));
+                let book = self
+                    .engine
+                    .depth(id, depth.max(protocol::checksum::CHECKSUM_LEVELS));
                 let checksum = self.checksum(id, &book);
                 let book = truncate_depth(book, depth);
                 msg::orderbook_snapshot(&mut s, None, &catalog, id, None, &book, checksum, ts);
@@ -1519,7 +1559,10 @@ impl Core {
                     let mut w = protocol::json::ObjectWriter::new(&mut s);
                     w.str("account", &info.name)
                         .str("kind", info.kind.as_str())
-                        .u64("open_orders", self.engine.open_orders(AccountId(i as u32), None).len() as u64);
+                        .u64(
+                            "open_orders",
+                            self.engine.open_orders(AccountId(i as u32), None).len() as u64,
+                        );
                     w.end();
                 }
                 s.push(']');
@@ -1563,9 +1606,10 @@ impl Core {
                         None => OrderRef::Id(engine::OrderId(0)),
                     },
                 };
-                let order = self.engine.order(account, target).copied().ok_or_else(|| {
-                    rest_error(404, ErrorCode::OrderNotFound, "order not found")
-                })?;
+                let order =
+                    self.engine.order(account, target).copied().ok_or_else(|| {
+                        rest_error(404, ErrorCode::OrderNotFound, "order not found")
+                    })?;
                 let mut w = protocol::json::ObjectWriter::new(&mut s);
                 msg::order_fields(&mut w, &catalog, &order);
                 w.end();

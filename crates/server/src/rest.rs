@@ -85,7 +85,12 @@ fn auth(headers: &HeaderMap, params: &HashMap<String, String>) -> RestAuth {
     }
 }
 
-fn number(params: &HashMap<String, String>, key: &str, default: usize, max: usize) -> Result<usize, Response> {
+fn number(
+    params: &HashMap<String, String>,
+    key: &str,
+    default: usize,
+    max: usize,
+) -> Result<usize, Response> {
     match params.get(key) {
         None => Ok(default),
         Some(v) => match v.parse::<usize>() {

@@ -94,9 +94,15 @@ mod tests {
         r.on_trade(NS_PER_MINUTE * 10, Price(120), 1);
         r.on_trade(NS_PER_MINUTE * 10 + 1, Price(90), 2);
         let s = r.summary(NS_PER_MINUTE * 11);
-        assert_eq!((s.high, s.low, s.volume_lots), (Some(Price(120)), Some(Price(90)), 8));
+        assert_eq!(
+            (s.high, s.low, s.volume_lots),
+            (Some(Price(120)), Some(Price(90)), 8)
+        );
         let s = r.summary(NS_PER_MINUTE * (WINDOW_MINUTES + 1));
-        assert_eq!((s.high, s.low, s.volume_lots), (Some(Price(120)), Some(Price(90)), 3));
+        assert_eq!(
+            (s.high, s.low, s.volume_lots),
+            (Some(Price(120)), Some(Price(90)), 3)
+        );
         let s = r.summary(NS_PER_MINUTE * (WINDOW_MINUTES + 11));
         assert_eq!((s.high, s.low, s.volume_lots), (None, None, 0));
     }

@@ -1,0 +1,192 @@
+//! Helpers for end-to-end tests: a real server on 127.0.0.1:0 and a real WebSocket client that
+//! checks every frame's `seq` as it arrives.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use exchange_simulator::{Config, ExchangeServer};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for a frame it expects before failing (never a synchronisation sleep).
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A configuration for tests: a free port, a fixed seed, a quiet market, two named accounts.
+pub fn quiet_config() -> Config {
+    let mut config = Config::from_json_str(
+        r#"{
+            "server": {"host": "127.0.0.1", "port": 0},
+            "exchange": {"market_makers": {"enabled": false}, "taker_flow": {"enabled": false}},
+            "accounts": {
+                "alice": {"api_key": "alice-key", "balances": {"USD": "100000", "BTC": "10"}},
+                "bob": {"api_key": "bob-key", "balances": {"USD": "100000", "BTC": "10"}}
+            },
+            "seed": 7
+        }"#,
+    )
+    .expect("test config");
+    config.server.port = 0;
+    config
+}
+
+/// Starts a server with `config`.
+pub async fn start(config: Config) -> (ExchangeServer, SocketAddr) {
+    let mut server = ExchangeServer::new(config).expect("config");
+    let addr = server.start().await.expect("start");
+    (server, addr)
+}
+
+/// A WebSocket client that asserts the server's `seq` is gap-free.
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub last_seq: u64,
+    next_request: u64,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .expect("connect");
+        Client {
+            ws,
+            last_seq: 0,
+            next_request: 1,
+        }
+    }
+
+    pub async fn login(addr: SocketAddr, account: &str) -> Client {
+        let mut c = Client::connect(addr).await;
+        let answer = c
+            .request(
+                json!({"type": "LOGIN", "account": account, "api_key": format!("{account}-key")}),
+            )
+            .await;
+        assert_eq!(answer["type"], "LOGGED_IN", "{answer}");
+        c
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.ws
+            .send(Message::text(v.to_string()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws
+            .send(Message::text(text.to_string()))
+            .await
+            .expect("send");
+    }
+
+    /// The next text frame, parsed; asserts `seq` follows the previous one.
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("timed out waiting for a frame")
+                .expect("connection ended")
+                .expect("read error");
+            match frame {
+                Message::Text(t) => {
+                    let v: Value = serde_json::from_str(t.as_str()).expect("server sent JSON");
+                    let seq = v["seq"].as_u64().expect("every frame has seq");
+                    assert_eq!(seq, self.last_seq + 1, "seq gap before {v}");
+                    self.last_seq = seq;
+                    return v;
+                }
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// Frames until one of type `ty` (returned), collecting the others.
+    pub async fn recv_until(&mut self, ty: &str, skipped: &mut Vec<Value>) -> Value {
+        loop {
+            let v = self.recv().await;
+            if v["type"] == ty {
+                return v;
+            }
+            skipped.push(v);
+        }
+    }
+
+    /// Sends `v` with a fresh request_id and returns the frame that echoes it.
+    pub async fn request(&mut self, mut v: Value) -> Value {
+        let id = self.next_request;
+        self.next_request += 1;
+        v["request_id"] = json!(id);
+        self.send(v).await;
+        loop {
+            let answer = self.recv().await;
+            if answer["request_id"] == json!(id) {
+                return answer;
+            }
+        }
+    }
+
+    /// The close frame's code, after reading and discarding frames.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("timed out")
+            {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+}
+
+/// A limit order message.
+pub fn limit(side: &str, price: &str, qty: &str) -> Value {
+    json!({"type": "PLACE_ORDER", "symbol": "BTC/USD", "side": side, "order_type": "LIMIT",
+           "price": price, "quantity": qty})
+}
+
+/// GET on the REST API, returning status and JSON.
+pub async fn rest(addr: SocketAddr, path_and_query: &str, api_key: Option<&str>) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let key = api_key
+        .map(|k| format!("X-API-KEY: {k}\r\n"))
+        .unwrap_or_default();
+    let request =
+        format!("GET {path_and_query} HTTP/1.1\r\nHost: {addr}\r\n{key}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("timed out")
+        .expect("read");
+    let text = String::from_utf8_lossy(&response);
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let body_start = text.find("\r\n\r\n").expect("headers end") + 4;
+    let mut body = &text[body_start..];
+    // Chunked transfer: take the first chunk's data.
+    if text[..body_start]
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let (len, rest) = body.split_once("\r\n").expect("chunk");
+        let len = usize::from_str_radix(len.trim(), 16).expect("chunk size");
+        body = &rest[..len];
+    }
+    (
+        status,
+        serde_json::from_str(body).expect("REST body is JSON"),
+    )
+}
