@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub limits: LimitsConfig,
     /// Required on the admin API when the server listens beyond loopback.
     pub admin_token: Option<String>,
+    /// Serves a bare WebSocket echo at `/echo` on the same stack (for conformance suites such as
+    /// Autobahn, which expect an echo peer). Off by default.
+    pub echo_endpoint: bool,
 }
 
 /// `server.limits.*`: every bound is a number with a default.
@@ -217,6 +220,7 @@ impl Default for ServerConfig {
             heartbeat_interval: 30.0,
             limits: LimitsConfig::default(),
             admin_token: None,
+            echo_endpoint: false,
         }
     }
 }

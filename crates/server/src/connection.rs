@@ -177,7 +177,11 @@ impl Link {
                 .await
             }
             Message::Ping(_) | Message::Pong(_) => Step::Continue,
-            Message::Close(_) => Step::End("client closed"),
+            Message::Close(_) => {
+                // Sends the queued close reply: the closing handshake completes cleanly.
+                let _ = self.socket.flush().await;
+                Step::End("client closed")
+            }
         }
     }
 

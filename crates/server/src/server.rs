@@ -149,9 +149,13 @@ impl ExchangeServer {
             next_conn: Arc::new(AtomicU64::new(1)),
             slots: Arc::new(Semaphore::new(config.server.limits.max_connections)),
         };
-        let app = Router::new()
+        let mut app = Router::new()
             .route("/", get(ws_handler))
-            .route("/ws", get(ws_handler))
+            .route("/ws", get(ws_handler));
+        if config.server.echo_endpoint {
+            app = app.route("/echo", get(echo_handler));
+        }
+        let app = app
             .with_state(state)
             .nest("/api/v1", crate::rest::routes(inputs_tx.clone()));
         let mut stop = shutdown_rx.clone();
@@ -238,5 +242,26 @@ async fn ws_handler(
         .on_upgrade(move |socket| async move {
             crate::connection::run(socket, conn, addr, ctx).await;
             drop(permit);
+        })
+}
+
+/// A bare echo on the server's own WebSocket stack and limits, for conformance suites.
+async fn echo_handler(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    let limit = state.ctx.config.server.limits.max_frame_bytes;
+    ws.max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(|mut socket| async move {
+            use axum::extract::ws::Message;
+            while let Some(Ok(message)) = socket.recv().await {
+                let reply = match message {
+                    Message::Text(_) | Message::Binary(_) => message,
+                    // The close reply is queued by the protocol layer; reading on completes the
+                    // closing handshake cleanly.
+                    Message::Close(_) | Message::Ping(_) | Message::Pong(_) => continue,
+                };
+                if socket.send(reply).await.is_err() {
+                    break;
+                }
+            }
         })
 }
