@@ -1,0 +1,1 @@
+//! Whole-crate tests: sessions driven through the public API.
