@@ -121,6 +121,8 @@ pub struct ConnectionFaults<P> {
     shared: Arc<Shared>,
     conn_id: u64,
     key: String,
+    /// How many connections with the same key came before this one.
+    key_ordinal: u64,
     account: Option<String>,
     stream: Stream,
     generation: u64,
@@ -142,10 +144,12 @@ impl<P: AsRef<[u8]> + Clone> ConnectionFaults<P> {
         opened_ms: u64,
     ) -> Self {
         let (generation, config) = shared.config();
-        let stream = Stream::new(shared.seed_for(&config), key, shared.key_ordinal(key));
+        let key_ordinal = shared.key_ordinal(key);
+        let stream = Stream::new(shared.seed_for(&config), key, key_ordinal);
         Self {
             conn_id,
             key: key.to_owned(),
+            key_ordinal,
             account: account.map(str::to_owned),
             stream,
             generation,
@@ -185,7 +189,7 @@ impl<P: AsRef<[u8]> + Clone> ConnectionFaults<P> {
         let (generation, config) = self.shared.config();
         let seed = self.shared.seed_for(&config);
         if seed != self.shared.seed_for(&self.config) {
-            self.stream = Stream::new(seed, &self.key, 0);
+            self.stream = Stream::new(seed, &self.key, self.key_ordinal);
         }
         self.generation = generation;
         self.config = config;
@@ -197,7 +201,7 @@ impl<P: AsRef<[u8]> + Clone> ConnectionFaults<P> {
         if self.config.enabled() {
             Arc::clone(self.config.modes_at(now_ms))
         } else {
-            Arc::new(Modes::default())
+            self.shared.no_modes()
         }
     }
 
@@ -400,7 +404,7 @@ impl<P: AsRef<[u8]> + Clone> ConnectionFaults<P> {
     }
 
     fn record_connection(&self, mode: Mode, time_ms: u64, detail: Option<String>) {
-        context!(self, &Modes::default()).record(mode, None, None, None, time_ms, detail);
+        context!(self, &self.shared.no_modes()).record(mode, None, None, None, time_ms, detail);
     }
 
     /// The earliest time anything is due (a queued frame, a withheld event, a connection
@@ -409,51 +413,42 @@ impl<P: AsRef<[u8]> + Clone> ConnectionFaults<P> {
         self.refresh(now_ms);
         let modes = self.modes(now_ms);
         let stream = self.stream;
-        let mut deadlines = vec![
+        let pending = [
             self.inbound.next_deadline(),
             self.outbound.next_deadline(),
             self.exchange.next_deadline(),
         ];
-        let trigger_next =
-            |config_trigger: Option<&Trigger>, mode: Mode, state: &mut TriggerState| {
-                config_trigger.and_then(|trigger| state.next_ms(trigger, &stream, mode))
-            };
-        deadlines.push(trigger_next(
-            modes
-                .disconnect
-                .as_ref()
-                .filter(|m| m.enabled)
-                .map(|m| &m.params.trigger),
-            Mode::Disconnect,
-            &mut self.triggers.disconnect,
-        ));
-        deadlines.push(trigger_next(
-            modes
-                .silent_connection
-                .as_ref()
-                .filter(|m| m.enabled)
-                .map(|m| &m.params.trigger),
-            Mode::SilentConnection,
-            &mut self.triggers.silent,
-        ));
-        deadlines.push(trigger_next(
-            modes
-                .slow_consumer
-                .as_ref()
-                .filter(|m| m.enabled)
-                .map(|m| &m.params.trigger),
-            Mode::SlowConsumer,
-            &mut self.triggers.slow_consumer,
-        ));
-        deadlines.push(trigger_next(
-            modes
-                .phantom_fills
-                .as_ref()
-                .filter(|m| m.enabled)
-                .map(|m| &m.params.trigger),
-            Mode::PhantomFills,
-            &mut self.triggers.phantom_fills,
-        ));
-        deadlines.into_iter().flatten().min()
+        let triggers = &mut self.triggers;
+        let next = |trigger: Option<&Trigger>, mode: Mode, state: &mut TriggerState| {
+            trigger.and_then(|trigger| state.next_ms(trigger, &stream, mode))
+        };
+        let connection = [
+            next(
+                enabled(&modes.disconnect).map(|m| &m.params.trigger),
+                Mode::Disconnect,
+                &mut triggers.disconnect,
+            ),
+            next(
+                enabled(&modes.silent_connection).map(|m| &m.params.trigger),
+                Mode::SilentConnection,
+                &mut triggers.silent,
+            ),
+            next(
+                enabled(&modes.slow_consumer).map(|m| &m.params.trigger),
+                Mode::SlowConsumer,
+                &mut triggers.slow_consumer,
+            ),
+            next(
+                enabled(&modes.phantom_fills).map(|m| &m.params.trigger),
+                Mode::PhantomFills,
+                &mut triggers.phantom_fills,
+            ),
+        ];
+        pending.into_iter().chain(connection).flatten().min()
     }
+}
+
+/// The configuration of a mode when it is present and enabled.
+fn enabled<P>(mode: &Option<ModeConfig<P>>) -> Option<&ModeConfig<P>> {
+    mode.as_ref().filter(|config| config.enabled)
 }

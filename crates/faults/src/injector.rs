@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::connection::ConnectionFaults;
 use crate::filter::Target;
 use crate::mode::Mode;
-use crate::modes::active;
+use crate::modes::{active, Modes};
 use crate::one_shot::{self, Armed, OneShot, OneShotAction};
 use crate::stats::{FaultLogEntry, Recorder, Statistics};
 use crate::{FaultConfig, FaultConfigError};
@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     armed_count: AtomicUsize,
     armed: Mutex<Vec<Armed>>,
     key_ordinals: Mutex<HashMap<String, u64>>,
+    /// The modes in force when faults are off: none.
+    no_modes: Arc<Modes>,
 }
 
 /// Locks a mutex, recovering the data if a thread panicked while holding it.
@@ -52,6 +54,11 @@ impl Shared {
     /// The seed in force for `config`.
     pub(crate) fn seed_for(&self, config: &FaultConfig) -> u64 {
         config.seed().unwrap_or(self.fallback_seed)
+    }
+
+    /// No modes at all (what applies while faults are off).
+    pub(crate) fn no_modes(&self) -> Arc<Modes> {
+        Arc::clone(&self.no_modes)
     }
 
     /// Counts and logs one fault.
@@ -119,6 +126,7 @@ impl FaultInjector {
                 armed_count: AtomicUsize::new(0),
                 armed: Mutex::new(Vec::new()),
                 key_ordinals: Mutex::new(HashMap::new()),
+                no_modes: Arc::new(Modes::default()),
             }),
         }
     }

@@ -1068,3 +1068,30 @@ fn every_example_file_parses() {
     }
     assert!(parsed >= 4, "found {parsed} examples");
 }
+
+#[test]
+fn reconnects_and_logins_get_their_own_streams_replayed_by_the_seed() {
+    let dropped = |injector: &FaultInjector, conn_id: u64, key: &str| -> Vec<PushOutcome> {
+        let mut faults = injector.connection::<String>(conn_id, key, Some(key), 0);
+        run_outbound(&mut faults, 200, 1, fills).1
+    };
+    let failures = json!({"modes": {"drop_messages": {"probability": 0.5}}});
+    let first = injector(failures.clone(), 4);
+    let (a1, a2) = (dropped(&first, 1, "alice"), dropped(&first, 2, "alice"));
+    assert_ne!(
+        a1, a2,
+        "a reconnect does not replay the previous connection's draws"
+    );
+    let second = injector(failures, 4);
+    assert_eq!(
+        (dropped(&second, 1, "alice"), dropped(&second, 2, "alice")),
+        (a1.clone(), a2)
+    );
+
+    // After LOGIN the draws are keyed on the account: the same as a connection opened as alice.
+    let third = injector(json!({"modes": {"drop_messages": {"probability": 0.5}}}), 4);
+    let mut anonymous = third.connection::<String>(1, &anonymous_key(1), None, 0);
+    anonymous.set_account("alice");
+    assert_eq!(anonymous.key(), "alice");
+    assert_eq!(run_outbound(&mut anonymous, 200, 1, fills).1, a1);
+}
