@@ -1095,3 +1095,29 @@ fn reconnects_and_logins_get_their_own_streams_replayed_by_the_seed() {
     assert_eq!(anonymous.key(), "alice");
     assert_eq!(run_outbound(&mut anonymous, 200, 1, fills).1, a1);
 }
+
+#[test]
+fn a_full_queue_answers_overflow() {
+    let injector = injector(
+        json!({"modes": {"delay_messages": {"distribution": "fixed", "min_ms": 60000}}}),
+        4,
+    );
+    let mut faults = injector.connection::<String>(1, "alice", None, 0);
+    let meta = |seq| FrameMeta {
+        seq,
+        message_type: Some("TRADE"),
+        channel: None,
+    };
+    for seq in 1..=PENDING_FRAMES_MAX as u64 {
+        assert_eq!(
+            faults.push_outbound(String::new(), meta(seq), 0),
+            PushOutcome::Queued
+        );
+    }
+    assert_eq!(
+        faults.push_outbound(String::new(), meta(0), 0),
+        PushOutcome::Overflow
+    );
+    assert_eq!(faults.pop_outbound(59_999), None);
+    assert!(faults.pop_outbound(60_000).is_some());
+}
