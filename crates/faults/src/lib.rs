@@ -1,1 +1,40 @@
-//! placeholder
+//! The fault model of exchange-simulator: every decision about what goes wrong between the
+//! exchange and a client, made purely. No clocks, threads or I/O: the server passes the time as
+//! `now_ms` (milliseconds since server start) and does the I/O; this crate decides, schedules,
+//! counts and logs. Decisions are keyed hashes of (seed, connection key, mode, frame), so a run
+//! replays exactly from its seed at any speed.
+//!
+//! Entry points: [`FaultConfig::from_json`] reads the `failures` object; [`FaultInjector`] is the
+//! shared handle; [`FaultInjector::connection`] gives each connection its [`ConnectionFaults`].
+//! See `docs/FAULTS.md` for every mode and how the server calls this crate.
+
+mod config;
+mod connection;
+mod exchange;
+mod filter;
+mod injector;
+mod mode;
+pub mod modes;
+mod one_shot;
+mod reader;
+mod rng;
+mod scheduler;
+mod stats;
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
+
+pub use config::{FaultConfig, FaultConfigError, ScenarioStep, SCENARIO_STEPS_MAX};
+pub use connection::{ConnectionEvent, ConnectionFaults};
+pub use exchange::{
+    EventMeta, EventVerdict, HeldEvent, RejectCode, RequestVerdict, HELD_EVENTS_MAX,
+};
+pub use filter::{Direction, DirectionFilter, Filter};
+pub use injector::{anonymous_key, FaultInjector, ONE_SHOTS_MAX};
+pub use mode::Mode;
+pub use one_shot::{OneShot, OneShotAction, ONE_SHOT_COUNT_MAX};
+pub use scheduler::{FrameMeta, Payload, PushOutcome, Released, PENDING_FRAMES_MAX};
+pub use stats::{
+    ConnectionCounters, Counters, FaultLogEntry, Statistics, LOG_CAPACITY, TRACKED_CONNECTIONS_MAX,
+};

@@ -1,0 +1,273 @@
+//! The shared, thread-safe handle: holds the configuration, the statistics and the log, and hands
+//! out the per-connection state. Cloning is cheap (an `Arc`).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use serde_json::Value;
+
+use crate::connection::ConnectionFaults;
+use crate::filter::Target;
+use crate::mode::Mode;
+use crate::modes::{active, Modes};
+use crate::one_shot::{self, Armed, OneShot, OneShotAction};
+use crate::stats::{FaultLogEntry, Recorder, Statistics};
+use crate::{FaultConfig, FaultConfigError};
+
+/// The most one-shot faults armed at once.
+pub const ONE_SHOTS_MAX: usize = 1024;
+
+/// The state every connection shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    enabled: AtomicBool,
+    generation: AtomicU64,
+    config: RwLock<Arc<FaultConfig>>,
+    /// The seed given to [`FaultInjector::new`], used when the config names none.
+    fallback_seed: u64,
+    recorder: Mutex<Recorder>,
+    armed_count: AtomicUsize,
+    armed: Mutex<Vec<Armed>>,
+    key_ordinals: Mutex<HashMap<String, u64>>,
+    /// The modes in force when faults are off: none.
+    no_modes: Arc<Modes>,
+}
+
+/// Locks a mutex, recovering the data if a thread panicked while holding it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    /// The current configuration and its generation.
+    pub(crate) fn config(&self) -> (u64, Arc<FaultConfig>) {
+        let config = self.config.read().unwrap_or_else(PoisonError::into_inner);
+        (self.generation.load(Ordering::Acquire), Arc::clone(&config))
+    }
+
+    /// The configuration generation: it changes with every replace or patch.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The seed in force for `config`.
+    pub(crate) fn seed_for(&self, config: &FaultConfig) -> u64 {
+        config.seed().unwrap_or(self.fallback_seed)
+    }
+
+    /// No modes at all (what applies while faults are off).
+    pub(crate) fn no_modes(&self) -> Arc<Modes> {
+        Arc::clone(&self.no_modes)
+    }
+
+    /// Counts and logs one fault.
+    pub(crate) fn record(&self, entry: FaultLogEntry) {
+        lock(&self.recorder).record(entry);
+    }
+
+    /// Takes one frame for an armed one-shot fault covering `target`, if any (one atomic load
+    /// when none is armed).
+    pub(crate) fn take_one_shot(&self, target: &Target<'_>) -> Option<OneShotAction> {
+        if self.armed_count.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut armed = lock(&self.armed);
+        let action = one_shot::take(&mut armed, target);
+        self.armed_count.store(armed.len(), Ordering::Release);
+        action
+    }
+
+    /// How many connections with `key` were opened before (anonymous keys are unique already).
+    pub(crate) fn key_ordinal(&self, key: &str) -> u64 {
+        if key.starts_with(ANONYMOUS_PREFIX) {
+            return 0;
+        }
+        let mut ordinals = lock(&self.key_ordinals);
+        let ordinal = ordinals.entry(key.to_owned()).or_insert(0);
+        let current = *ordinal;
+        *ordinal += 1;
+        current
+    }
+
+    fn install(&self, config: FaultConfig) {
+        let mut slot = self.config.write().unwrap_or_else(PoisonError::into_inner);
+        self.enabled.store(config.enabled(), Ordering::Release);
+        *slot = Arc::new(config);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// The prefix of anonymous connection keys.
+const ANONYMOUS_PREFIX: &str = "anon-";
+
+/// The connection key of the `ordinal`-th anonymous connection: `anon-<ordinal>`.
+pub fn anonymous_key(ordinal: u64) -> String {
+    format!("{ANONYMOUS_PREFIX}{ordinal}")
+}
+
+/// The fault layer's shared handle.
+#[derive(Debug, Clone)]
+pub struct FaultInjector {
+    shared: Arc<Shared>,
+}
+
+impl FaultInjector {
+    /// A fault layer with `config`; `seed` applies when the config names no `seed` (the server
+    /// passes `--seed` here, or 0).
+    pub fn new(config: FaultConfig, seed: u64) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                enabled: AtomicBool::new(config.enabled()),
+                generation: AtomicU64::new(0),
+                config: RwLock::new(Arc::new(config)),
+                fallback_seed: seed,
+                recorder: Mutex::new(Recorder::default()),
+                armed_count: AtomicUsize::new(0),
+                armed: Mutex::new(Vec::new()),
+                key_ordinals: Mutex::new(HashMap::new()),
+                no_modes: Arc::new(Modes::default()),
+            }),
+        }
+    }
+
+    /// Whether faults are on: one atomic load. When false the server skips the layer entirely.
+    pub fn is_enabled(&self) -> bool {
+        self.shared.enabled.load(Ordering::Acquire)
+    }
+
+    /// The current configuration.
+    pub fn config(&self) -> Arc<FaultConfig> {
+        self.shared.config().1
+    }
+
+    /// The seed in force (the config's `seed`, else the one given to [`FaultInjector::new`]).
+    pub fn seed(&self) -> u64 {
+        self.shared.seed_for(&self.config())
+    }
+
+    /// Replaces the whole configuration (already validated); existing connections pick it up on
+    /// their next call.
+    pub fn replace(&self, config: FaultConfig) {
+        self.shared.install(config);
+    }
+
+    /// Replaces the whole configuration from the JSON under `failures` (`PUT /admin/faults`);
+    /// nothing changes when it is invalid.
+    pub fn replace_json(&self, value: &Value) -> Result<(), FaultConfigError> {
+        self.replace(FaultConfig::from_json(value)?);
+        Ok(())
+    }
+
+    /// JSON-merges `patch` into mode `name` (`PATCH /admin/faults/{mode}`); the result is
+    /// validated whole before it applies.
+    pub fn patch_mode(&self, name: &str, patch: &Value) -> Result<(), FaultConfigError> {
+        if Mode::from_name(name).is_none() {
+            return Err(FaultConfigError::new(
+                &format!("failures.modes.{name}"),
+                "unknown fault mode",
+            ));
+        }
+        let mut slot = self
+            .shared
+            .config
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let patched = slot.with_mode_patch(name, patch)?;
+        self.shared
+            .enabled
+            .store(patched.enabled(), Ordering::Release);
+        *slot = Arc::new(patched);
+        self.shared.generation.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Clears the statistics and the log (`POST /admin/faults/reset`).
+    pub fn reset(&self) {
+        *lock(&self.shared.recorder) = Recorder::default();
+    }
+
+    /// A snapshot of the statistics (`GET /admin/faults/stats`).
+    pub fn statistics(&self) -> Statistics {
+        lock(&self.shared.recorder).statistics()
+    }
+
+    /// The statistics in Prometheus text format (part of `GET /metrics`).
+    pub fn prometheus_text(&self) -> String {
+        self.statistics().prometheus_text(self.is_enabled())
+    }
+
+    /// The fault log, oldest first (`GET /admin/faults/log`).
+    pub fn log(&self) -> Vec<FaultLogEntry> {
+        lock(&self.shared.recorder).log()
+    }
+
+    /// Arms a one-shot fault; fails when [`ONE_SHOTS_MAX`] are already armed.
+    pub fn arm_one_shot(&self, shot: OneShot) -> Result<(), FaultConfigError> {
+        let mut armed = lock(&self.shared.armed);
+        if armed.len() >= ONE_SHOTS_MAX {
+            return Err(FaultConfigError::new(
+                "one_shot",
+                format!("at most {ONE_SHOTS_MAX} one-shot faults may be armed"),
+            ));
+        }
+        armed.push(Armed {
+            remaining: shot.count,
+            shot,
+        });
+        self.shared
+            .armed_count
+            .store(armed.len(), Ordering::Release);
+        Ok(())
+    }
+
+    /// Disarms every one-shot fault.
+    pub fn clear_one_shots(&self) {
+        let mut armed = lock(&self.shared.armed);
+        armed.clear();
+        self.shared.armed_count.store(0, Ordering::Release);
+    }
+
+    /// Whether a new connection may be accepted at `now_ms` (false during an `outage` with
+    /// `refuse_connections`; the refusal is counted with connection id 0).
+    pub fn accept_connection(&self, now_ms: u64) -> bool {
+        if !self.is_enabled() {
+            return true;
+        }
+        let config = self.config();
+        let target = Target {
+            direction: None,
+            message_type: None,
+            channel: None,
+            account: None,
+            now_ms,
+        };
+        let refused = active(&config.modes_at(now_ms).outage, &target)
+            .is_some_and(|outage| outage.params.refuse_connections);
+        if refused {
+            self.shared.record(FaultLogEntry {
+                conn_id: 0,
+                connection_key: String::new(),
+                mode: Mode::Outage,
+                direction: None,
+                seq: None,
+                message_type: None,
+                time_ms: now_ms,
+                detail: Some("connection refused".into()),
+            });
+        }
+        !refused
+    }
+
+    /// The per-connection fault state for connection `conn_id`, keyed on `key` (the account name,
+    /// or [`anonymous_key`]), opened at `opened_ms`. Owned by the connection's task.
+    pub fn connection<P: AsRef<[u8]> + Clone>(
+        &self,
+        conn_id: u64,
+        key: &str,
+        account: Option<&str>,
+        opened_ms: u64,
+    ) -> ConnectionFaults<P> {
+        ConnectionFaults::new(Arc::clone(&self.shared), conn_id, key, account, opened_ms)
+    }
+}

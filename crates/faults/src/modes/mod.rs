@@ -1,0 +1,174 @@
+//! The fault modes, one per file: each file holds the mode's parameters (read from and written to
+//! JSON) and the pure decision it makes. The schedulers in `scheduler.rs` and `connection.rs` call
+//! them in a fixed order.
+
+use std::fmt::Debug;
+
+use serde_json::{Map, Value};
+
+use crate::filter::{DirectionFilter, Filter, Target};
+use crate::mode::Mode;
+use crate::reader::ObjectReader;
+use crate::FaultConfigError;
+
+pub mod corrupt;
+pub mod delay;
+pub mod disconnect;
+pub mod drop;
+pub mod duplicate;
+pub mod duplicate_fills;
+pub mod late_cancel_ack;
+pub mod lost_cancel_ack;
+pub mod outage;
+pub mod phantom_fills;
+pub mod reject_orders;
+pub mod reorder;
+pub mod sequence_gap;
+pub mod silent;
+pub mod slow_consumer;
+pub mod stale_orderbook;
+pub mod throttle;
+pub mod trigger;
+pub mod unknown_outcome;
+
+/// The parameters of one mode: how they are read from and written to JSON.
+pub trait ModeParams: Sized + Clone + PartialEq + Debug {
+    /// The mode these parameters belong to.
+    const MODE: Mode;
+    /// The direction filter when `direction` is absent.
+    const DEFAULT_DIRECTION: DirectionFilter = DirectionFilter::Both;
+    /// The message types the mode touches when `message_types` is absent (empty: all).
+    const DEFAULT_TYPES: &'static [&'static str] = &[];
+
+    /// Reads the mode's own keys (the filter keys are read by [`ModeConfig`]).
+    fn read(reader: &mut ObjectReader<'_>) -> Result<Self, FaultConfigError>;
+
+    /// Writes the mode's own keys.
+    fn write(&self, map: &mut Map<String, Value>);
+}
+
+/// One mode's configuration: on or off, its filter and its parameters (one flat JSON object).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModeConfig<P> {
+    /// `enabled` (default true when the mode's object is present).
+    pub enabled: bool,
+    /// The filters: direction, message types, channels, accounts, time window.
+    pub filter: Filter,
+    /// The mode's own parameters.
+    pub params: P,
+}
+
+impl<P: ModeParams> ModeConfig<P> {
+    /// Reads the mode object found at `path`.
+    pub(crate) fn read(path: &str, value: &Value) -> Result<Self, FaultConfigError> {
+        let mut reader = ObjectReader::new(path, value)?;
+        let enabled = reader.bool_or("enabled", true)?;
+        let filter = Filter::read(&mut reader, P::DEFAULT_DIRECTION)?;
+        let params = P::read(&mut reader)?;
+        reader.finish()?;
+        Ok(Self {
+            enabled,
+            filter,
+            params,
+        })
+    }
+
+    /// The mode object as JSON, every default written out.
+    pub(crate) fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("enabled".into(), Value::Bool(self.enabled));
+        self.filter.write(&mut map);
+        self.params.write(&mut map);
+        Value::Object(map)
+    }
+
+    /// The mode this configuration belongs to.
+    pub fn mode(&self) -> Mode {
+        P::MODE
+    }
+
+    /// Whether the mode is on and its filter covers `target`.
+    pub(crate) fn applies(&self, target: &Target<'_>) -> bool {
+        self.enabled && self.filter.matches(target, P::DEFAULT_TYPES)
+    }
+}
+
+/// Declares [`Modes`]: one optional field per mode, read from and written to `failures.modes`.
+macro_rules! declare_modes {
+    ($($field:ident : $params:ty),* $(,)?) => {
+        /// Every mode's configuration; `None` when the mode's key is absent.
+        #[derive(Debug, Clone, PartialEq, Default)]
+        pub struct Modes {
+            $(
+                #[doc = concat!("`", stringify!($field), "`")]
+                pub $field: Option<ModeConfig<$params>>,
+            )*
+        }
+
+        impl Modes {
+            /// Reads `failures.modes` (at `path`), rejecting unknown modes.
+            pub(crate) fn read(path: &str, value: &Value) -> Result<Self, FaultConfigError> {
+                let reader = ObjectReader::new(path, value)?;
+                let mut modes = Modes::default();
+                let Value::Object(map) = value else {
+                    return Err(FaultConfigError::new(path, "must be an object"));
+                };
+                for (key, mode_value) in map {
+                    let key_path = reader.key_path(key);
+                    if mode_value.is_null() {
+                        continue;
+                    }
+                    match key.as_str() {
+                        $(
+                            stringify!($field) => {
+                                modes.$field = Some(ModeConfig::<$params>::read(&key_path, mode_value)?);
+                            }
+                        )*
+                        _ => return Err(FaultConfigError::new(&key_path, "unknown fault mode")),
+                    }
+                }
+                Ok(modes)
+            }
+
+            /// `failures.modes` as JSON.
+            pub(crate) fn to_json(&self) -> Value {
+                let mut map = Map::new();
+                $(
+                    if let Some(mode) = &self.$field {
+                        map.insert(stringify!($field).into(), mode.to_json());
+                    }
+                )*
+                Value::Object(map)
+            }
+        }
+    };
+}
+
+declare_modes! {
+    drop_messages: drop::DropParams,
+    delay_messages: delay::DelayParams,
+    duplicate_messages: duplicate::DuplicateParams,
+    reorder_messages: reorder::ReorderParams,
+    corrupt_messages: corrupt::CorruptParams,
+    throttle_messages: throttle::ThrottleParams,
+    disconnect: disconnect::DisconnectParams,
+    silent_connection: silent::SilentParams,
+    slow_consumer: slow_consumer::SlowConsumerParams,
+    phantom_fills: phantom_fills::PhantomFillsParams,
+    duplicate_fills: duplicate_fills::DuplicateFillsParams,
+    late_cancel_ack: late_cancel_ack::LateCancelAckParams,
+    lost_cancel_ack: lost_cancel_ack::LostCancelAckParams,
+    reject_orders: reject_orders::RejectOrdersParams,
+    unknown_outcome: unknown_outcome::UnknownOutcomeParams,
+    stale_orderbook: stale_orderbook::StaleOrderbookParams,
+    sequence_gap: sequence_gap::SequenceGapParams,
+    outage: outage::OutageParams,
+}
+
+/// The configuration of a mode when it is on and covers `target`.
+pub(crate) fn active<'a, P: ModeParams>(
+    mode: &'a Option<ModeConfig<P>>,
+    target: &Target<'_>,
+) -> Option<&'a ModeConfig<P>> {
+    mode.as_ref().filter(|config| config.applies(target))
+}
