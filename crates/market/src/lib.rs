@@ -27,7 +27,7 @@ pub use config::{
     PricingModels, TakerFlowConfig, MAX_CANDLE_HISTORY, MAX_LEVELS, MAX_MAKER_ACCOUNTS,
 };
 pub use error::ConfigError;
-pub use maker::{MakerParams, MakerStats, MarketMaker};
+pub use maker::{MakerParams, MakerStats, MarketMaker, QuoteGrid, REGRID_FRACTION};
 pub use market::{stream, Market, SymbolSetup, SystemAccounts, SYSTEM_FUNDING};
 pub use models::{round_to_tick, tick_size, PriceModel, PriceTrack};
 pub use taker::{SizeDistribution, TakerFlow, TakerParams, TakerStats};

@@ -2,9 +2,10 @@
 //! price, re-quoting on a fixed cadence, and learning what happened to its orders only from the
 //! engine's events. A pure state machine: time, price and randomness come in, commands go out.
 //!
-//! Quotes sit on a fixed price grid (multiples of the level spacing), so a small price move changes
-//! nothing, and a move of one spacing replaces one level per side instead of the whole ladder:
-//! re-quoting costs book updates in proportion to how far the price moved, not to the depth.
+//! Quotes sit on a [`QuoteGrid`] (multiples of the level spacing) shared by every maker of a
+//! symbol, so their quotes coincide, a small price move changes nothing, and a move of one spacing
+//! replaces one level per side instead of the whole ladder: re-quoting costs book updates in
+//! proportion to how far the price moved, not to the depth.
 
 use std::collections::BTreeMap;
 
@@ -58,17 +59,89 @@ struct Quote {
     state: QuoteState,
 }
 
-/// The price grid the ladder sits on, fixed until the price moves far from where it was set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Grid {
+/// The price grid of a symbol's ladders: levels are multiples of `spacing_ticks`, the best bid
+/// and ask at least `half_spread_ticks` from the model price. Spacing and spread are derived from
+/// a reference price and kept until the price moves [`REGRID_FRACTION`] away from it, so the
+/// grid (and every quote on it) stays put while the price wanders.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QuoteGrid {
     reference: Price,
     spacing_ticks: i64,
     half_spread_ticks: i64,
+    spread_bps: f64,
+    level_spacing_bps: f64,
 }
 
-/// The grid is re-derived (moving every quote) only when the price has moved this far from the
-/// price it was derived at, so that spacing and spread stay near their configured bps.
-const REGRID_FRACTION: f64 = 0.10;
+/// How far (as a fraction) the price moves from the grid's reference before the grid is derived
+/// again, moving every quote: spacing and spread stay within 10% of their configured bps.
+pub const REGRID_FRACTION: f64 = 0.10;
+
+impl QuoteGrid {
+    /// The grid for `params`' spread and spacing around `price`.
+    pub fn new(price: Price, params: &MakerParams) -> QuoteGrid {
+        let mut grid = QuoteGrid {
+            reference: price,
+            spacing_ticks: 1,
+            half_spread_ticks: 0,
+            spread_bps: params.spread_bps,
+            level_spacing_bps: params.level_spacing_bps,
+        };
+        grid.derive(price);
+        grid
+    }
+
+    /// Follows the price: derives the grid again when the price is too far from the reference.
+    /// Returns whether it did.
+    pub fn follow(&mut self, price: Price) -> bool {
+        let moved = (price.0 - self.reference.0).abs() as f64;
+        if moved > self.reference.0 as f64 * REGRID_FRACTION {
+            self.derive(price);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The distance between levels, in ticks (at least one).
+    pub fn spacing_ticks(&self) -> i64 {
+        self.spacing_ticks
+    }
+
+    fn derive(&mut self, price: Price) {
+        let reference = price.0.max(1) as f64;
+        self.reference = price;
+        self.spacing_ticks = ((reference * self.level_spacing_bps / 10_000.0).round() as i64)
+            .clamp(1, MAX_PRICE_TICKS);
+        self.half_spread_ticks =
+            ((reference * self.spread_bps / 20_000.0).ceil() as i64).clamp(0, MAX_PRICE_TICKS);
+    }
+
+    /// The ladder's prices around `mid`: bids best first, asks best first. The best bid is the
+    /// highest grid price at least half a spread below `mid`, the best ask the lowest at least half
+    /// a spread above; the bid is always below the ask, and bids below one tick are left out.
+    pub fn ladder(&self, mid: Price, levels: u32) -> (Vec<Price>, Vec<Price>) {
+        let step = self.spacing_ticks.max(1);
+        let low = mid.0.saturating_sub(self.half_spread_ticks);
+        let high = mid.0.saturating_add(self.half_spread_ticks);
+        let best_bid = low.div_euclid(step) * step;
+        let mut best_ask = high.div_euclid(step) * step;
+        if best_ask < high {
+            best_ask += step;
+        }
+        if best_ask <= best_bid {
+            best_ask = best_bid + step;
+        }
+        let bids = (0..i64::from(levels))
+            .map(|i| best_bid.saturating_sub(i.saturating_mul(step)))
+            .take_while(|&p| p >= 1)
+            .map(Price)
+            .collect();
+        let asks = (0..i64::from(levels))
+            .map(|i| Price(best_ask.saturating_add(i.saturating_mul(step))))
+            .collect();
+        (bids, asks)
+    }
+}
 
 /// Counters of what the maker did, for statistics and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -93,7 +166,6 @@ pub struct MarketMaker {
     refresh_ns: u64,
     first_offset_ns: u64,
     next_refresh_ns: Option<u64>,
-    grid: Option<Grid>,
     /// By the number in the client order id, so iteration follows placement order.
     quotes: BTreeMap<u64, Quote>,
     next_quote: u64,
@@ -119,7 +191,6 @@ impl MarketMaker {
             refresh_ns,
             first_offset_ns: first_offset_ms.saturating_mul(1_000_000) % refresh_ns,
             next_refresh_ns: None,
-            grid: None,
             quotes: BTreeMap::new(),
             next_quote: 1,
             prefix: format!("mm-{}-", symbol.0),
@@ -151,13 +222,14 @@ impl MarketMaker {
             .collect()
     }
 
-    /// Re-quotes around `model_price` when a refresh is due, appending the commands to `out`:
-    /// cancels of quotes no longer on the ladder first, then the new orders. Nothing when no
-    /// refresh is due. The commands must be executed before the next call.
+    /// Re-quotes around `model_price` on `grid` when a refresh is due, appending the commands to
+    /// `out`: cancels of quotes no longer on the ladder first, then the new orders. Nothing when
+    /// no refresh is due. The commands must be executed before the next call.
     pub fn on_tick(
         &mut self,
         now_ns: u64,
         model_price: Price,
+        grid: &QuoteGrid,
         rng: &mut dyn RngCore,
         out: &mut Vec<Command>,
     ) {
@@ -169,8 +241,7 @@ impl MarketMaker {
         }
         self.next_refresh_ns = Some(now_ns.saturating_add(self.refresh_ns));
         self.forget_unanswered();
-        let grid = self.grid_for(model_price);
-        let (bids, asks) = ladder(grid, model_price, self.params.levels);
+        let (bids, asks) = grid.ladder(model_price, self.params.levels);
         let mut kept_bids = vec![false; bids.len()];
         let mut kept_asks = vec![false; asks.len()];
         for (&n, quote) in self.quotes.iter_mut() {
@@ -277,32 +348,6 @@ impl MarketMaker {
         self.stats.refused += refused;
     }
 
-    fn grid_for(&mut self, price: Price) -> Grid {
-        let stale = match self.grid {
-            None => true,
-            Some(grid) => {
-                let moved = (price.0 - grid.reference.0).abs() as f64;
-                moved > grid.reference.0 as f64 * REGRID_FRACTION
-            }
-        };
-        if stale {
-            let reference = price.0.max(1) as f64;
-            self.grid = Some(Grid {
-                reference: price,
-                spacing_ticks: ((reference * self.params.level_spacing_bps / 10_000.0).round()
-                    as i64)
-                    .clamp(1, MAX_PRICE_TICKS),
-                half_spread_ticks: ((reference * self.params.spread_bps / 20_000.0).ceil() as i64)
-                    .clamp(0, MAX_PRICE_TICKS),
-            });
-        }
-        self.grid.unwrap_or(Grid {
-            reference: price,
-            spacing_ticks: 1,
-            half_spread_ticks: 0,
-        })
-    }
-
     fn place(&mut self, side: Side, price: Price, rng: &mut dyn RngCore, out: &mut Vec<Command>) {
         let qty = self.draw_size(rng);
         let n = self.next_quote;
@@ -367,32 +412,6 @@ impl MarketMaker {
 /// `mm-<symbol>-<n>`: at most 3 + 10 + 1 + 20 = 34 characters, within the 36 allowed.
 fn client_order_id(prefix: &str, n: u64) -> Option<ClientOrderId> {
     ClientOrderId::new(&format!("{prefix}{n}"))
-}
-
-/// The ladder's prices around `mid`: bids best first, asks best first. The best bid is the highest
-/// grid price at least half a spread below `mid`, the best ask the lowest at least half a spread
-/// above; the bid is always below the ask, and bids below one tick are left out.
-fn ladder(grid: Grid, mid: Price, levels: u32) -> (Vec<Price>, Vec<Price>) {
-    let step = grid.spacing_ticks.max(1);
-    let low = mid.0.saturating_sub(grid.half_spread_ticks);
-    let high = mid.0.saturating_add(grid.half_spread_ticks);
-    let best_bid = low.div_euclid(step) * step;
-    let mut best_ask = high.div_euclid(step) * step;
-    if best_ask < high {
-        best_ask += step;
-    }
-    if best_ask <= best_bid {
-        best_ask = best_bid + step;
-    }
-    let bids = (0..i64::from(levels))
-        .map(|i| best_bid.saturating_sub(i.saturating_mul(step)))
-        .take_while(|&p| p >= 1)
-        .map(Price)
-        .collect();
-    let asks = (0..i64::from(levels))
-        .map(|i| Price(best_ask.saturating_add(i.saturating_mul(step))))
-        .collect();
-    (bids, asks)
 }
 
 #[cfg(test)]
@@ -513,14 +532,42 @@ mod tests {
         }
     }
 
-    fn tick(
-        maker: &mut MarketMaker,
-        now_ns: u64,
-        price: i64,
-        rng: &mut ChaCha8Rng,
-    ) -> Vec<Command> {
+    /// A maker with its own grid, following the price as the market's grid does.
+    struct Quoter {
+        maker: MarketMaker,
+        grid: Option<QuoteGrid>,
+    }
+
+    impl Quoter {
+        fn new(first_offset_ms: u64) -> Quoter {
+            Quoter {
+                maker: MarketMaker::new(SYMBOL, ACCOUNT, params(), first_offset_ms),
+                grid: None,
+            }
+        }
+    }
+
+    impl std::ops::Deref for Quoter {
+        type Target = MarketMaker;
+        fn deref(&self) -> &MarketMaker {
+            &self.maker
+        }
+    }
+
+    impl std::ops::DerefMut for Quoter {
+        fn deref_mut(&mut self) -> &mut MarketMaker {
+            &mut self.maker
+        }
+    }
+
+    fn tick(q: &mut Quoter, now_ns: u64, price: i64, rng: &mut ChaCha8Rng) -> Vec<Command> {
+        let grid = q
+            .grid
+            .get_or_insert_with(|| QuoteGrid::new(Price(price), &params()));
+        grid.follow(Price(price));
+        let grid = *grid;
         let mut out = Vec::new();
-        maker.on_tick(now_ns, Price(price), rng, &mut out);
+        q.maker.on_tick(now_ns, Price(price), &grid, rng, &mut out);
         out
     }
 
@@ -543,7 +590,7 @@ mod tests {
 
     #[test]
     fn quotes_the_configured_ladder() {
-        let mut maker = MarketMaker::new(SYMBOL, ACCOUNT, params(), 0);
+        let mut maker = Quoter::new(0);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let commands = tick(&mut maker, 0, 5_000_000, &mut rng);
         let orders = places(&commands);
@@ -588,7 +635,7 @@ mod tests {
         for price in [
             5_000_001, 5_000_499, 5_000_500, 5_000_999, 4_999_999, 137, 2, 1,
         ] {
-            let mut maker = MarketMaker::new(SYMBOL, ACCOUNT, params(), 0);
+            let mut maker = Quoter::new(0);
             let orders = places(&tick(&mut maker, 0, price, &mut rng));
             let best_bid = orders
                 .iter()
@@ -615,7 +662,7 @@ mod tests {
 
     #[test]
     fn waits_for_the_refresh_cadence_and_its_offset() {
-        let mut maker = MarketMaker::new(SYMBOL, ACCOUNT, params(), 250);
+        let mut maker = Quoter::new(250);
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         assert!(tick(&mut maker, 1_000 * MS, 5_000_000, &mut rng).is_empty());
         assert!(tick(&mut maker, 1_249 * MS, 5_000_000, &mut rng).is_empty());
@@ -635,7 +682,7 @@ mod tests {
     #[test]
     fn small_moves_change_nothing_and_a_move_of_one_spacing_one_level_per_side() {
         let mut engine = FakeEngine::new();
-        let mut maker = MarketMaker::new(SYMBOL, ACCOUNT, params(), 0);
+        let mut maker = Quoter::new(0);
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         // Between two grid prices the ladder is the same wherever the price is.
         let first = tick(&mut maker, 0, 5_000_300, &mut rng);
@@ -671,7 +718,7 @@ mod tests {
     #[test]
     fn a_big_move_replaces_the_ladder() {
         let mut engine = FakeEngine::new();
-        let mut maker = MarketMaker::new(SYMBOL, ACCOUNT, params(), 0);
+        let mut maker = Quoter::new(0);
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let first = tick(&mut maker, 0, 5_000_000, &mut rng);
         engine.run(&mut maker, &first);
@@ -687,7 +734,7 @@ mod tests {
     #[test]
     fn tracks_fills_and_replaces_what_was_taken() {
         let mut engine = FakeEngine::new();
-        let mut maker = MarketMaker::new(SYMBOL, ACCOUNT, params(), 0);
+        let mut maker = Quoter::new(0);
         let mut rng = ChaCha8Rng::seed_from_u64(6);
         let first = tick(&mut maker, 0, 5_000_000, &mut rng);
         engine.run(&mut maker, &first);
@@ -750,7 +797,7 @@ mod tests {
     #[test]
     fn a_mostly_filled_level_is_refreshed() {
         let mut engine = FakeEngine::new();
-        let mut maker = MarketMaker::new(SYMBOL, ACCOUNT, params(), 0);
+        let mut maker = Quoter::new(0);
         let mut rng = ChaCha8Rng::seed_from_u64(8);
         let first = tick(&mut maker, 0, 5_000_000, &mut rng);
         engine.run(&mut maker, &first);
@@ -788,9 +835,24 @@ mod tests {
     }
 
     #[test]
+    fn the_grid_moves_only_after_a_large_move() {
+        let mut grid = QuoteGrid::new(Price(5_000_000), &params());
+        assert_eq!(grid.spacing_ticks(), 1_000);
+        assert!(
+            !grid.follow(Price(5_400_000)),
+            "8% is within the grid's reach"
+        );
+        assert_eq!(grid.spacing_ticks(), 1_000);
+        assert!(grid.follow(Price(5_600_000)), "12% derives the grid again");
+        assert_eq!(grid.spacing_ticks(), 1_120);
+        let (bids, asks) = grid.ladder(Price(5_600_000), 3);
+        assert!(bids.iter().chain(&asks).all(|p| p.0 % 1_120 == 0));
+    }
+
+    #[test]
     fn ignores_other_accounts_and_symbols() {
         let mut engine = FakeEngine::new();
-        let mut maker = MarketMaker::new(SYMBOL, ACCOUNT, params(), 0);
+        let mut maker = Quoter::new(0);
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         let first = tick(&mut maker, 0, 5_000_000, &mut rng);
         engine.run(&mut maker, &first);

@@ -11,7 +11,7 @@ use engine::{AccountId, Amount, AssetId, Command, Event, Increment, Price, Symbo
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::maker::{MakerParams, MakerStats, MarketMaker};
+use crate::maker::{MakerParams, MakerStats, MarketMaker, QuoteGrid};
 use crate::models::{PriceModel, PriceTrack};
 use crate::taker::{TakerFlow, TakerParams, TakerStats};
 
@@ -57,6 +57,8 @@ struct SymbolState {
     quote: AssetId,
     track: PriceTrack,
     model_rng: ChaCha8Rng,
+    /// Shared by the symbol's makers, so their quotes sit on the same prices.
+    grid: Option<QuoteGrid>,
     makers: Vec<(MarketMaker, ChaCha8Rng)>,
     taker: Option<(TakerFlow, ChaCha8Rng)>,
 }
@@ -109,11 +111,16 @@ impl Market {
                 )),
                 _ => None,
             };
+            let track = PriceTrack::new(setup.model, setup.initial_price, setup.tick);
             symbols.push(SymbolState {
                 id: setup.id,
+                grid: setup
+                    .maker
+                    .as_ref()
+                    .map(|p| QuoteGrid::new(track.price(), p)),
                 base: setup.base,
                 quote: setup.quote,
-                track: PriceTrack::new(setup.model, setup.initial_price, setup.tick),
+                track,
                 model_rng: stream(seed, &format!("model/{}", setup.name)),
                 makers,
                 taker,
@@ -171,8 +178,11 @@ impl Market {
     pub fn step_into(&mut self, now_ns: u64, out: &mut Vec<Command>) {
         for s in &mut self.symbols {
             let price = s.track.advance(now_ns, &mut s.model_rng);
-            for (maker, rng) in &mut s.makers {
-                maker.on_tick(now_ns, price, rng, out);
+            if let Some(grid) = &mut s.grid {
+                grid.follow(price);
+                for (maker, rng) in &mut s.makers {
+                    maker.on_tick(now_ns, price, grid, rng, out);
+                }
             }
             if let Some((taker, rng)) = &mut s.taker {
                 taker.due(now_ns, price, rng, out);
