@@ -484,6 +484,20 @@ impl MarketConfig {
         accounts: &[AccountId],
         seed: u64,
     ) -> Result<Market, ConfigError> {
+        self.build_with_models(base_path, symbols, accounts, seed, &|_| None)
+    }
+
+    /// [`MarketConfig::build`], with custom models: `custom_model(symbol_name)` returning a model
+    /// replaces the configured one for that symbol (this is how a program embedding the
+    /// simulator plugs in its own [`PriceModel`]).
+    pub fn build_with_models(
+        &self,
+        base_path: &str,
+        symbols: &[MarketSymbol<'_>],
+        accounts: &[AccountId],
+        seed: u64,
+        custom_model: &dyn Fn(&str) -> Option<Box<dyn PriceModel>>,
+    ) -> Result<Market, ConfigError> {
         self.validate(base_path)?;
         if let PricingModels::PerSymbol(map) = &self.pricing_model {
             if let Some(unknown) = map
@@ -531,7 +545,10 @@ impl MarketConfig {
                 base: s.symbol.base,
                 quote: s.symbol.quote,
                 initial_price: s.initial_price,
-                model: model.build(initial, &path)?,
+                model: match custom_model(name) {
+                    Some(custom) => custom,
+                    None => model.build(initial, &path)?,
+                },
                 maker: if self.market_makers.enabled {
                     Some(self.market_makers.resolve(s.symbol, base_path)?)
                 } else {

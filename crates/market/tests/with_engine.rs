@@ -288,3 +288,43 @@ fn sizes_are_checked_against_the_symbols_lot() {
         Some("exchange.market_makers.accounts".into())
     );
 }
+
+/// A model that always says the same price.
+struct Pinned(f64);
+
+impl exchange_market::PriceModel for Pinned {
+    fn next_price(&mut self, _current: f64, _dt_s: f64, _rng: &mut dyn rand::RngCore) -> f64 {
+        self.0
+    }
+}
+
+#[test]
+fn a_custom_model_replaces_the_configured_one_for_its_symbol() {
+    let engine = Engine::new(EngineConfig {
+        symbols: vec![spec("BTC/USD", "BTC"), spec("ETH/USD", "ETH")],
+        ..EngineConfig::default()
+    })
+    .expect("engine config");
+    let symbols: Vec<MarketSymbol<'_>> = engine
+        .symbols()
+        .iter()
+        .enumerate()
+        .map(|(i, symbol)| MarketSymbol {
+            id: SymbolId(i as u32),
+            symbol,
+            initial_price: Price(300_000),
+        })
+        .collect();
+    let accounts = [AccountId(0), AccountId(1), AccountId(2)];
+    let custom = |name: &str| -> Option<Box<dyn exchange_market::PriceModel>> {
+        (name == "ETH/USD")
+            .then(|| Box::new(Pinned(123.45)) as Box<dyn exchange_market::PriceModel>)
+    };
+    let mut market = MarketConfig::default()
+        .build_with_models("exchange", &symbols, &accounts, 1, &custom)
+        .expect("market");
+    market.step(0);
+    market.step(100 * MS);
+    assert_eq!(market.model_price(SymbolId(1)), Some(Price(12_345)));
+    assert_ne!(market.model_price(SymbolId(0)), Some(Price(12_345)));
+}
