@@ -91,7 +91,7 @@ impl Market {
                         .enumerate()
                         .map(|(i, &account)| {
                             // Spread the makers' refreshes evenly over the cadence.
-                            let offset_ms = params.refresh_ms * i as u64 / count;
+                            let offset_ms = params.refresh_ms.saturating_mul(i as u64) / count;
                             let maker =
                                 MarketMaker::new(setup.id, account, params.clone(), offset_ms);
                             let rng = stream(seed, &format!("maker/{}/{i}", setup.name));
