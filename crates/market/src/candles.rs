@@ -77,13 +77,19 @@ impl Interval {
 /// One candle: open, high, low and close prices in ticks, traded volume in lots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Candle {
+    /// The symbol traded.
     pub symbol: SymbolId,
+    /// The candle's length.
     pub interval: Interval,
     /// The start of the interval (inclusive).
     pub open_ns: u64,
+    /// The first trade's price.
     pub open: Price,
+    /// The highest trade price.
     pub high: Price,
+    /// The lowest trade price.
     pub low: Price,
+    /// The last trade's price.
     pub close: Price,
     /// The sum of traded quantities (saturating).
     pub volume: Qty,
@@ -123,6 +129,7 @@ impl Candle {
 /// A change to publish on the CANDLES channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CandleUpdate {
+    /// The candle as it now stands.
     pub candle: Candle,
     /// The candle is final; otherwise it is the open candle as it stands.
     pub closed: bool,

@@ -12,6 +12,10 @@
 //! - [`Candles`]: OHLCV candles built from trades.
 //! - [`MarketConfig`]: the `exchange.pricing_model`, `exchange.market_makers`,
 //!   `exchange.taker_flow` and `exchange.candles` keys, and [`MarketConfig::build`].
+//!
+//! How the server drives it is in `docs/MARKET.md` and on [`Market`].
+
+#![warn(missing_docs)]
 
 mod candles;
 mod config;

@@ -15,7 +15,7 @@ pub use gbm::{GbmConfig, GbmModel};
 pub use jump::{JumpConfig, JumpModel};
 pub use mean_reverting::{MeanRevertingConfig, MeanRevertingModel};
 pub use random_walk::{RandomWalkConfig, RandomWalkModel};
-pub use replay::{ReplayConfig, ReplayError, ReplayModel, TimestampUnit};
+pub use replay::{ReplayConfig, ReplayError, ReplayModel, TimestampUnit, MAX_REPLAY_ROWS};
 pub use trend::{TrendConfig, TrendModel};
 
 use engine::{Increment, Price};

@@ -108,10 +108,18 @@ pub enum ReplayError {
     Io(#[from] std::io::Error),
     /// A row is not `timestamp,price` with a finite timestamp and a positive price.
     #[error("line {line}: {reason}")]
-    BadRow { line: usize, reason: &'static str },
+    BadRow {
+        /// The line number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A timestamp is earlier than the one before it.
     #[error("line {line}: timestamps must not go back")]
-    OutOfOrder { line: usize },
+    OutOfOrder {
+        /// The line number, from 1.
+        line: usize,
+    },
     /// No rows at all.
     #[error("no rows")]
     Empty,
