@@ -239,7 +239,14 @@ impl MarketMaker {
         if now_ns < due_ns {
             return;
         }
-        self.next_refresh_ns = Some(now_ns.saturating_add(self.refresh_ns));
+        // Keep to the schedule even when ticks do not divide the cadence; after a stall, start
+        // again from now rather than catch up with a burst.
+        let next_ns = due_ns.saturating_add(self.refresh_ns);
+        self.next_refresh_ns = Some(if next_ns > now_ns {
+            next_ns
+        } else {
+            now_ns.saturating_add(self.refresh_ns)
+        });
         self.forget_unanswered();
         let (bids, asks) = grid.ladder(model_price, self.params.levels);
         let mut kept_bids = vec![false; bids.len()];
@@ -677,6 +684,13 @@ mod tests {
             10
         );
         assert_eq!(maker.stats().refused, 10);
+        // Ticks of 300 ms do not divide the cadence: refreshes still come every 500 ms on average.
+        let refreshes = (1..=100u64)
+            .filter(|i| {
+                !tick(&mut maker, 1_750 * MS + i * 300 * MS, 5_000_000, &mut rng).is_empty()
+            })
+            .count();
+        assert_eq!(refreshes, 60);
     }
 
     #[test]
