@@ -615,6 +615,38 @@ mod tests {
     }
 
     #[test]
+    fn every_model_stays_on_the_tick_and_above_zero() {
+        use crate::models::PriceTrack;
+        use engine::Increment;
+        use rand::SeedableRng;
+
+        let wild = [
+            r#"{"model_type": "random_walk", "drift": -20.0, "volatility": 20.0}"#,
+            r#"{"model_type": "gbm", "drift": -20.0, "volatility": 20.0}"#,
+            r#"{"model_type": "trend", "drift": -20.0, "volatility": 20.0, "persistence": 0.9}"#,
+            r#"{"model_type": "mean_reverting", "level": 0.01, "speed": 0.5, "volatility": 50.0}"#,
+            r#"{"model_type": "jump", "jump_rate_per_s": 1.0, "jump_mean": -0.5, "jump_std": 1.0}"#,
+            r#"{"model_type": "replay", "csv": "0,0.001\n1,0.004\n2,5.5", "repeat": true}"#,
+        ];
+        let tick = Increment { units: 5, scale: 2 };
+        for json in wild {
+            let model: ModelConfig = serde_json::from_str(json).unwrap();
+            let mut track = PriceTrack::new(model.build(1.0, "m").unwrap(), Price(20), tick);
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+            let mut lowest = i64::MAX;
+            for step in 0..20_000u64 {
+                let price = track.advance(step * 60_000_000_000, &mut rng);
+                lowest = lowest.min(price.0);
+                // The track's value is the tick price's own value to within half a tick.
+                assert!(
+                    (track.value() - price.0 as f64 * 0.05).abs() <= 0.025 + 1e-9 || price.0 == 1
+                );
+            }
+            assert!(lowest >= 1, "{json}: {lowest}");
+        }
+    }
+
+    #[test]
     fn per_symbol_models_name_the_symbol_in_errors() {
         let config = parse(
             r#"{"pricing_model": {

@@ -54,7 +54,8 @@ pub struct TrendModel {
     drift: f64,
     volatility: f64,
     persistence: f64,
-    shock: f64,
+    /// The last step's standardised random return; `None` before the first step.
+    shock: Option<f64>,
 }
 
 impl TrendModel {
@@ -64,7 +65,7 @@ impl TrendModel {
             drift: config.drift,
             volatility: config.volatility,
             persistence: config.persistence,
-            shock: 0.0,
+            shock: None,
         }
     }
 }
@@ -73,13 +74,13 @@ impl PriceModel for TrendModel {
     fn next_price(&mut self, current: f64, dt_s: f64, rng: &mut dyn RngCore) -> f64 {
         let dt_y = dt_s / SECONDS_PER_YEAR;
         let p = self.persistence;
-        self.shock = if self.shock == 0.0 {
-            normal(rng)
-        } else {
-            p * self.shock + (1.0 - p * p).sqrt() * normal(rng)
+        let shock = match self.shock {
+            None => normal(rng),
+            Some(last) => p * last + (1.0 - p * p).sqrt() * normal(rng),
         };
+        self.shock = Some(shock);
         let log_return = (self.drift - 0.5 * self.volatility * self.volatility) * dt_y
-            + self.volatility * dt_y.sqrt() * self.shock;
+            + self.volatility * dt_y.sqrt() * shock;
         current * log_return.exp()
     }
 }
