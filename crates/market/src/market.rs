@@ -412,6 +412,13 @@ mod tests {
     }
 
     #[test]
+    fn the_market_can_move_to_the_engine_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Market>();
+        assert_send::<crate::Candles>();
+    }
+
+    #[test]
     fn streams_are_independent_of_each_other() {
         use rand::RngCore;
         let mut a = stream(7, "model/BTC/USD");
