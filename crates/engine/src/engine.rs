@@ -574,6 +574,16 @@ impl Engine {
         self.slab.len()
     }
 
+    /// Whether an order (of any account) rests on a book now: one hash lookup.
+    pub fn is_open(&self, id: OrderId) -> bool {
+        self.slab.find(id).is_some()
+    }
+
+    /// The last order id handed out (0 before the first order); the next one is this plus one.
+    pub fn last_order_id(&self) -> OrderId {
+        OrderId(self.last_order_id)
+    }
+
     /// Checks every invariant (funds conserved, locks equal open holds, book not crossed, ...) and
     /// says which one is broken. Costly: for tests and debug builds.
     pub fn check_invariants(&self) -> Result<(), String> {
