@@ -2,8 +2,9 @@
 //! FIFO queue and into its account's list of open orders, so that a cancel by id costs one hash
 //! lookup and a few pointer updates, never a scan.
 //!
-//! Levels live in a `BTreeMap<Price, LevelQueue>` per side: the best bid is the last key, the best
-//! ask the first (O(log n)), and depth is an in-order walk.
+//! Levels live in a slab per book, found by price through a `BTreeMap<Price, level index>` per
+//! side: the best bid is the last key, the best ask the first (O(log n)), depth is an in-order
+//! walk, and an order reaches its own level directly by index.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,8 @@ pub(crate) const NIL: u32 = u32::MAX;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Node {
     pub order: Order,
+    /// The level it rests at (index into its book's levels).
+    pub level: u32,
     /// Previous and next order at the same price level (FIFO: head is oldest).
     pub prev: u32,
     pub next: u32,
@@ -29,6 +32,7 @@ pub(crate) struct Node {
 /// One price level: a FIFO of slab nodes with its aggregated quantity.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LevelQueue {
+    pub price: Price,
     pub head: u32,
     pub tail: u32,
     /// Sum of the remaining quantity of the orders at this level.
@@ -36,59 +40,65 @@ pub(crate) struct LevelQueue {
     pub count: u32,
 }
 
-/// Both sides of one symbol's book.
-#[derive(Debug, Default)]
+/// Both sides of one symbol's book: price to level index, and the levels in a slab of their own
+/// so that a fill or a cancel reaches its level through the order, without a tree lookup.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Book {
-    pub bids: BTreeMap<Price, LevelQueue>,
-    pub asks: BTreeMap<Price, LevelQueue>,
+    bids: BTreeMap<Price, u32>,
+    asks: BTreeMap<Price, u32>,
+    levels: Vec<LevelQueue>,
+    free_levels: Vec<u32>,
 }
 
 impl Book {
-    /// The levels of one side.
-    pub fn side(&self, side: Side) -> &BTreeMap<Price, LevelQueue> {
+    /// The levels of one side: price to level index.
+    pub fn side(&self, side: Side) -> &BTreeMap<Price, u32> {
         match side {
             Side::Buy => &self.bids,
             Side::Sell => &self.asks,
         }
     }
 
-    /// The levels of one side, mutably.
-    pub fn side_mut(&mut self, side: Side) -> &mut BTreeMap<Price, LevelQueue> {
+    fn side_mut(&mut self, side: Side) -> &mut BTreeMap<Price, u32> {
         match side {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
         }
     }
 
-    /// The best price level of one side and its queue.
-    pub fn best(&self, side: Side) -> Option<(Price, LevelQueue)> {
-        let levels = self.side(side);
+    /// A level by index.
+    pub fn level(&self, idx: u32) -> Option<&LevelQueue> {
+        self.levels.get(idx as usize)
+    }
+
+    /// The best price of one side and its level index.
+    pub fn best(&self, side: Side) -> Option<(Price, u32)> {
         let entry = match side {
-            Side::Buy => levels.last_key_value(),
-            Side::Sell => levels.first_key_value(),
+            Side::Buy => self.bids.last_key_value(),
+            Side::Sell => self.asks.first_key_value(),
         };
         entry.map(|(p, l)| (*p, *l))
     }
 
-    /// The best level of one side as public depth.
-    pub fn best_level(&self, side: Side) -> Option<Level> {
-        self.best(side).map(|(price, l)| Level {
-            price,
+    fn public(&self, idx: u32) -> Option<Level> {
+        self.level(idx).map(|l| Level {
+            price: l.price,
             qty: Qty(l.qty),
             order_count: l.count,
         })
     }
 
+    /// The best level of one side as public depth.
+    pub fn best_level(&self, side: Side) -> Option<Level> {
+        self.best(side).and_then(|(_, idx)| self.public(idx))
+    }
+
     /// The top `n` levels of one side, best first.
     pub fn top(&self, side: Side, n: usize) -> Vec<Level> {
-        let to_level = |(p, l): (&Price, &LevelQueue)| Level {
-            price: *p,
-            qty: Qty(l.qty),
-            order_count: l.count,
-        };
+        let public = |(_, idx): (&Price, &u32)| self.public(*idx);
         match side {
-            Side::Buy => self.bids.iter().rev().take(n).map(to_level).collect(),
-            Side::Sell => self.asks.iter().take(n).map(to_level).collect(),
+            Side::Buy => self.bids.iter().rev().take(n).filter_map(public).collect(),
+            Side::Sell => self.asks.iter().take(n).filter_map(public).collect(),
         }
     }
 
@@ -99,10 +109,92 @@ impl Book {
             _ => true,
         }
     }
+
+    /// Appends node `idx` at the tail of its price level, creating the level when new; returns the
+    /// level's new total.
+    pub fn push(&mut self, slab: &mut Slab, idx: u32, side: Side, price: Price) -> i64 {
+        let next_free = self.free_levels.last().copied();
+        let fresh = LevelQueue {
+            price,
+            head: NIL,
+            tail: NIL,
+            qty: 0,
+            count: 0,
+        };
+        let new_idx = next_free.unwrap_or(self.levels.len() as u32);
+        let level_idx = *self.side_mut(side).entry(price).or_insert(new_idx);
+        if level_idx == new_idx {
+            match next_free {
+                Some(_) => {
+                    self.free_levels.pop();
+                    if let Some(l) = self.levels.get_mut(new_idx as usize) {
+                        *l = fresh;
+                    }
+                }
+                None => self.levels.push(fresh),
+            }
+        }
+        let Some(level) = self.levels.get_mut(level_idx as usize) else {
+            return 0;
+        };
+        let tail = level.tail;
+        if let Some(node) = slab.get_mut(idx) {
+            node.level = level_idx;
+            node.prev = tail;
+            node.next = NIL;
+            level.qty += node.order.remaining_qty().0;
+        }
+        match slab.get_mut(tail) {
+            Some(t) => t.next = idx,
+            None => level.head = idx,
+        }
+        level.tail = idx;
+        level.count += 1;
+        level.qty
+    }
+
+    /// Unlinks node `idx` (still holding its remaining quantity) from its level, removing the
+    /// level when it empties; returns the level's new total.
+    pub fn unlink(&mut self, slab: &mut Slab, idx: u32) -> i64 {
+        let Some(node) = slab.get(idx).copied() else {
+            return 0;
+        };
+        let Some(level) = self.levels.get_mut(node.level as usize) else {
+            return 0;
+        };
+        match slab.get_mut(node.prev) {
+            Some(p) => p.next = node.next,
+            None => level.head = node.next,
+        }
+        match slab.get_mut(node.next) {
+            Some(n) => n.prev = node.prev,
+            None => level.tail = node.prev,
+        }
+        level.qty -= node.order.remaining_qty().0;
+        level.count -= 1;
+        if level.count > 0 {
+            return level.qty;
+        }
+        let price = level.price;
+        self.side_mut(node.order.side).remove(&price);
+        self.free_levels.push(node.level);
+        0
+    }
+
+    /// Takes `qty` off a level's total (a partial fill or an amend); returns the new total.
+    pub fn reduce(&mut self, level_idx: u32, qty: i64) -> i64 {
+        match self.levels.get_mut(level_idx as usize) {
+            Some(level) => {
+                level.qty -= qty;
+                level.qty
+            }
+            None => 0,
+        }
+    }
 }
 
 /// Every resting order of every symbol, in a slab with a free list, indexed by id.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Slab {
     nodes: Vec<Node>,
     free: Vec<u32>,
@@ -114,6 +206,7 @@ impl Slab {
     pub fn insert(&mut self, order: Order) -> u32 {
         let node = Node {
             order,
+            level: NIL,
             prev: NIL,
             next: NIL,
             acct_prev: NIL,
@@ -166,40 +259,5 @@ impl Slab {
     /// Every open order's node index (in no particular order).
     pub fn indices(&self) -> impl Iterator<Item = u32> + '_ {
         self.by_id.values().copied()
-    }
-
-    /// Appends node `idx` at the tail of a level's queue.
-    pub fn push_back(&mut self, level: &mut LevelQueue, idx: u32) {
-        let tail = level.tail;
-        if let Some(node) = self.get_mut(idx) {
-            node.prev = tail;
-            node.next = NIL;
-            level.qty += node.order.remaining_qty().0;
-        }
-        match self.get_mut(tail) {
-            Some(t) => t.next = idx,
-            None => level.head = idx,
-        }
-        level.tail = idx;
-        level.count += 1;
-    }
-
-    /// Unlinks node `idx` from a level's queue (its quantity must already be out of the total, or
-    /// is taken out here: `remaining` is what it still held).
-    pub fn unlink(&mut self, level: &mut LevelQueue, idx: u32, remaining: i64) {
-        let (prev, next) = match self.get(idx) {
-            Some(n) => (n.prev, n.next),
-            None => return,
-        };
-        match self.get_mut(prev) {
-            Some(p) => p.next = next,
-            None => level.head = next,
-        }
-        match self.get_mut(next) {
-            Some(n) => n.prev = prev,
-            None => level.tail = prev,
-        }
-        level.qty -= remaining;
-        level.count -= 1;
     }
 }

@@ -43,7 +43,7 @@ use std::collections::VecDeque;
 use rustc_hash::FxHashMap;
 use thiserror::Error;
 
-use crate::book::{Book, LevelQueue, Slab, NIL};
+use crate::book::{Book, Slab, NIL};
 use crate::decimal::{parse_scaled, pow10, write_scaled, ParseError, MAX_SCALE};
 use crate::error::Reject;
 use crate::event::{
@@ -97,7 +97,7 @@ pub enum ConfigError {
 }
 
 /// One account: balances per asset, positions per symbol, open orders and recent history.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Account {
     balances: Vec<Balance>,
     positions: Vec<Position>,
@@ -112,7 +112,7 @@ struct Account {
 }
 
 /// One symbol's book and counters.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Market {
     book: Book,
     book_seq: u64,
@@ -128,6 +128,8 @@ enum Found {
 }
 
 /// The exchange's state: books, accounts, orders and recent history, changed only by commands.
+/// Cloning takes a full snapshot (for benchmarks, tests and what-if runs).
+#[derive(Clone)]
 pub struct Engine {
     config: EngineConfig,
     assets: Vec<AssetSpec>,
@@ -174,9 +176,34 @@ fn mul_div(value: i128, num: i128, den: i128) -> i128 {
         return 0;
     }
     match value.checked_mul(num) {
+        Some(p) if p >= 0 && den > 0 => div_nonneg(p, den),
         Some(p) => p / den,
         None => (value / den).saturating_mul(num),
     }
+}
+
+/// `a / b` for `a >= 0`, `b > 0`, through 64-bit division when both fit (`i128` division is a
+/// slow library call); 0 when `b <= 0`.
+fn div_nonneg(a: i128, b: i128) -> i128 {
+    if b <= 0 {
+        return 0;
+    }
+    match (u64::try_from(a), u64::try_from(b)) {
+        (Ok(a), Ok(b)) => i128::from(a / b),
+        _ => a / b,
+    }
+}
+
+/// The fee on `received` at `rate`, rounded down, exactly and without overflow.
+fn fee_of(received: i128, rate: FeeRate) -> i128 {
+    let rate = i128::from(rate.0);
+    if rate == 0 {
+        return 0;
+    }
+    // floor(r * rate / S) = (r / S) * rate + floor((r % S) * rate / S), each part small.
+    let whole = div_nonneg(received, FeeRate::SCALE);
+    let part = received - whole * FeeRate::SCALE;
+    whole * rate + div_nonneg(part * rate, FeeRate::SCALE)
 }
 
 /// Applies a trade of `qty` lots at `unit` quote per lot to an average-cost position.
@@ -574,6 +601,16 @@ impl Engine {
         self.slab.len()
     }
 
+    /// Whether an order (of any account) rests on a book now: one hash lookup.
+    pub fn is_open(&self, id: OrderId) -> bool {
+        self.slab.find(id).is_some()
+    }
+
+    /// The last order id handed out (0 before the first order); the next one is this plus one.
+    pub fn last_order_id(&self) -> OrderId {
+        OrderId(self.last_order_id)
+    }
+
     /// Checks every invariant (funds conserved, locks equal open holds, book not crossed, ...) and
     /// says which one is broken. Costly: for tests and debug builds.
     pub fn check_invariants(&self) -> Result<(), String> {
@@ -633,7 +670,14 @@ impl Engine {
                 return Err(format!("symbol {s}: book crossed"));
             }
             for side in [Side::Buy, Side::Sell] {
-                for (price, level) in m.book.side(side) {
+                for (price, level_idx) in m.book.side(side) {
+                    let level = m.book.level(*level_idx).ok_or("price maps to no level")?;
+                    if level.price != *price {
+                        return Err(format!(
+                            "symbol {s}: level at {price:?} says {:?}",
+                            level.price
+                        ));
+                    }
                     let (mut qty, mut count, mut prev) = (0i64, 0u32, NIL);
                     let mut idx = level.head;
                     while let Some(node) = self.slab.get(idx) {
@@ -773,12 +817,14 @@ impl Engine {
         }));
     }
 
-    fn emit_level(&mut self, symbol: SymbolId, side: Side, price: Price, out: &mut Vec<Event>) {
-        let qty = self
-            .markets
-            .get(symbol.0 as usize)
-            .and_then(|m| m.book.side(side).get(&price))
-            .map_or(0, |l| l.qty);
+    fn emit_level(
+        &mut self,
+        symbol: SymbolId,
+        side: Side,
+        price: Price,
+        qty: i64,
+        out: &mut Vec<Event>,
+    ) {
         let book_seq = self.next_book_seq(symbol);
         out.push(Event::BookLevel(BookLevelChanged {
             symbol,
@@ -856,21 +902,15 @@ impl Engine {
             .map(|o| Found::Closed(o.status))
     }
 
-    /// Takes a resting order off its level, its account's list and the id index.
-    fn detach(&mut self, idx: u32) -> Option<Order> {
+    /// Takes a resting order off its level, its account's list and the id index; returns it with
+    /// its level's new total.
+    fn detach(&mut self, idx: u32) -> Option<(Order, i64)> {
         let node = *self.slab.get(idx)?;
         let order = node.order;
-        let side = order.side;
-        let price = order.price.unwrap_or_default();
-        if let Some(m) = self.markets.get_mut(order.symbol.0 as usize) {
-            let levels = m.book.side_mut(side);
-            if let Some(level) = levels.get_mut(&price) {
-                self.slab.unlink(level, idx, order.remaining_qty().0);
-                if level.count == 0 {
-                    levels.remove(&price);
-                }
-            }
-        }
+        let level_qty = match self.markets.get_mut(order.symbol.0 as usize) {
+            Some(m) => m.book.unlink(&mut self.slab, idx),
+            None => 0,
+        };
         if let Some(p) = self.slab.get_mut(node.acct_prev) {
             p.acct_next = node.acct_next;
         } else if let Some(a) = self.accounts.get_mut(order.account.0 as usize) {
@@ -889,26 +929,18 @@ impl Engine {
                 a.client_ids.remove(&c);
             }
         }
-        self.slab.remove(idx)
+        self.slab.remove(idx).map(|o| (o, level_qty))
     }
 
-    /// Puts an order on its book (at the tail of its level) and its account's open list.
-    fn rest(&mut self, order: Order) {
+    /// Puts an order on its book (at the tail of its level) and its account's open list; returns
+    /// the level's new total.
+    fn rest(&mut self, order: Order) -> i64 {
         let idx = self.slab.insert(order);
         let price = order.price.unwrap_or_default();
-        if let Some(m) = self.markets.get_mut(order.symbol.0 as usize) {
-            let level = m
-                .book
-                .side_mut(order.side)
-                .entry(price)
-                .or_insert(LevelQueue {
-                    head: NIL,
-                    tail: NIL,
-                    qty: 0,
-                    count: 0,
-                });
-            self.slab.push_back(level, idx);
-        }
+        let level_qty = match self.markets.get_mut(order.symbol.0 as usize) {
+            Some(m) => m.book.push(&mut self.slab, idx, order.side, price),
+            None => 0,
+        };
         if let Some(a) = self.accounts.get_mut(order.account.0 as usize) {
             let tail = a.open_tail;
             a.open_tail = idx;
@@ -925,11 +957,12 @@ impl Engine {
                 n.acct_prev = tail;
             }
         }
+        level_qty
     }
 
     /// Closes a resting order: `Closed`, `BookLevel`, `Balance` of what it released.
     fn close_resting(&mut self, idx: u32, reason: CloseReason, ts_ns: u64, out: &mut Vec<Event>) {
-        let Some(mut order) = self.detach(idx) else {
+        let Some((mut order, level_qty)) = self.detach(idx) else {
             return;
         };
         let asset = self.release(&order);
@@ -937,12 +970,8 @@ impl Engine {
         order.close_reason = Some(reason);
         order.updated_ns = ts_ns;
         self.emit_closed(&order, reason, out);
-        self.emit_level(
-            order.symbol,
-            order.side,
-            order.price.unwrap_or_default(),
-            out,
-        );
+        let price = order.price.unwrap_or_default();
+        self.emit_level(order.symbol, order.side, price, level_qty, out);
         self.emit_balance(order.account, asset, out);
         self.remember_closed(order);
     }
@@ -983,7 +1012,7 @@ impl Engine {
             Some(Found::Closed(status)) => return Err(Reject::OrderClosed(status)),
             None => return Err(Reject::OrderNotFound),
         };
-        let Some(before) = self.slab.get(idx).map(|n| n.order) else {
+        let Some((before, level_idx)) = self.slab.get(idx).map(|n| (n.order, n.level)) else {
             return Err(Reject::OrderNotFound);
         };
         if new_qty >= before.qty || new_qty <= before.filled_qty {
@@ -1004,13 +1033,10 @@ impl Engine {
             n.order = after;
         }
         let price = before.price.unwrap_or_default();
-        if let Some(level) = self
+        let level_qty = self
             .markets
             .get_mut(before.symbol.0 as usize)
-            .and_then(|m| m.book.side_mut(before.side).get_mut(&price))
-        {
-            level.qty -= cut;
-        }
+            .map_or(0, |m| m.book.reduce(level_idx, cut));
         let account_seq = self.next_seq(account);
         out.push(Event::Amended(OrderAmended {
             account,
@@ -1023,7 +1049,7 @@ impl Engine {
             remaining_qty: after.remaining_qty(),
             account_seq,
         }));
-        self.emit_level(after.symbol, after.side, price, out);
+        self.emit_level(after.symbol, after.side, price, level_qty, out);
         self.emit_balance(account, asset, out);
         Ok(())
     }
@@ -1072,10 +1098,11 @@ impl Engine {
     ) -> bool {
         let mut need = qty;
         let mut budget = budget;
-        let mut walk = |price: Price, level: &LevelQueue| -> Option<bool> {
+        let mut walk = |price: Price, level_idx: u32| -> Option<bool> {
             if !acceptable(side, limit, price) {
                 return Some(false);
             }
+            let level = book.level(level_idx)?;
             let unit = i128::from(price.0).saturating_mul(symbol.quote_units_per_tick_lot);
             let mut idx = level.head;
             while let Some(node) = self.slab.get(idx) {
@@ -1105,8 +1132,8 @@ impl Engine {
         };
         let levels = book.side(side.opposite());
         let verdict = match side {
-            Side::Buy => levels.iter().find_map(|(p, l)| walk(*p, l)),
-            Side::Sell => levels.iter().rev().find_map(|(p, l)| walk(*p, l)),
+            Side::Buy => levels.iter().find_map(|(p, l)| walk(*p, *l)),
+            Side::Sell => levels.iter().rev().find_map(|(p, l)| walk(*p, *l)),
         };
         verdict.unwrap_or(false)
     }
@@ -1245,8 +1272,14 @@ impl Engine {
             if order.status == OrderStatus::Pending {
                 set_status(&mut order, OrderStatus::Open);
             }
-            self.rest(order);
-            self.emit_level(order.symbol, order.side, limit.unwrap_or_default(), out);
+            let level_qty = self.rest(order);
+            self.emit_level(
+                order.symbol,
+                order.side,
+                limit.unwrap_or_default(),
+                level_qty,
+                out,
+            );
         } else {
             let reason = expiry.unwrap_or(match (order.order_type, order.time_in_force) {
                 (OrderType::Market, _) => CloseReason::MarketRemainder,
@@ -1284,11 +1317,12 @@ impl Engine {
         let sym_idx = taker.symbol.0 as usize;
         let opposite = taker.side.opposite();
         while taker.remaining_qty().0 > 0 {
-            let (price, level) = self.markets.get(sym_idx)?.book.best(opposite)?;
+            let book = &self.markets.get(sym_idx)?.book;
+            let (price, level_idx) = book.best(opposite)?;
             if !acceptable(taker.side, taker.price, price) {
                 return None;
             }
-            let idx = level.head;
+            let idx = book.level(level_idx)?.head;
             let maker = self.slab.get(idx)?.order;
             if maker.account == taker.account && taker.stp != StpMode::None {
                 match taker.stp {
@@ -1308,7 +1342,7 @@ impl Engine {
                 let sym = self.symbols.get(sym_idx)?;
                 let unit = i128::from(price.0) * sym.quote_units_per_tick_lot;
                 let available = self.balance(taker.account, sym.quote).available.0;
-                let affordable = i64::try_from(available / unit.max(1)).unwrap_or(i64::MAX);
+                let affordable = i64::try_from(div_nonneg(available, unit)).unwrap_or(i64::MAX);
                 qty = qty.min(affordable);
                 if qty == 0 {
                     return Some(CloseReason::InsufficientFunds);
@@ -1338,7 +1372,7 @@ impl Engine {
         let unit = i128::from(price.0) * per_tick_lot;
         let notional = unit * i128::from(qty.0);
         let base_amount = sym.base_amount(qty).0;
-        let Some(mut maker) = self.slab.get(idx).map(|n| n.order) else {
+        let Some((mut maker, level_idx)) = self.slab.get(idx).map(|n| (n.order, n.level)) else {
             return;
         };
         let pairs = [
@@ -1361,7 +1395,7 @@ impl Engine {
                 Side::Buy => (base_amount, base),
                 Side::Sell => (notional, quote),
             };
-            let fee = received * i128::from(rate.0) / FeeRate::SCALE;
+            let fee = fee_of(received, rate);
             if let Some(f) = self.fees.get_mut(recv_asset.0 as usize) {
                 f.0 += fee;
             }
@@ -1439,24 +1473,21 @@ impl Engine {
         };
         push_bounded(&mut market.trades, trade, trades_limit);
         out.push(Event::Trade(trade));
-        if maker.remaining_qty().0 == 0 {
+        let level_qty = if maker.remaining_qty().0 == 0 {
             // The node still holds the pre-fill order, so detaching takes exactly this fill's
             // quantity out of the level.
-            self.detach(idx);
+            let level_qty = self.detach(idx).map_or(0, |(_, q)| q);
             self.remember_closed(maker);
+            level_qty
         } else {
             if let Some(n) = self.slab.get_mut(idx) {
                 n.order = maker;
             }
-            if let Some(level) = self
-                .markets
+            self.markets
                 .get_mut(sym_idx)
-                .and_then(|m| m.book.side_mut(maker.side).get_mut(&price))
-            {
-                level.qty -= qty.0;
-            }
-        }
-        self.emit_level(taker.symbol, maker.side, price, out);
+                .map_or(0, |m| m.book.reduce(level_idx, qty.0))
+        };
+        self.emit_level(taker.symbol, maker.side, price, level_qty, out);
 
         // Balances that changed, then positions.
         for (i, (account, asset)) in pairs.iter().enumerate() {

@@ -12,6 +12,7 @@ pub mod decimal;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod flow;
 pub mod symbol;
 pub mod types;
 
