@@ -13,11 +13,11 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
 use protocol::request::parse_request;
 use protocol::{messages as msg, Catalog, Channel, ErrorCode, RequestKind};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Config;
 use crate::core::{now_ns, ConnId, Input};
-use crate::outbound::{Frame, Outbound};
+use crate::outbound::{CloseNow, Frame, Outbound};
 
 /// Sequence counters the engine thread publishes for HEARTBEAT frames.
 pub struct SharedSeqs {
@@ -50,17 +50,34 @@ pub struct ConnContext {
 const HEARTBEAT_SILENCE: Duration = Duration::from_secs(1);
 /// Frames written per flush at most, so one busy connection batches its syscalls.
 const WRITE_BATCH: usize = 64;
+/// How long a close frame may wait behind unsent data for a peer that does not read, before
+/// the socket is dropped without it.
+const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The WebSocket write buffer: frames collect up to this size before they are written to the
+/// socket (the writer also flushes after every batch).
+///
+/// What a connection that stopped reading can hold, at most: its outbound queue
+/// (`server.limits.outbound_queue_frames` frames, market data shared between subscribers), this
+/// buffer plus one frame (the writer waits for the socket before it buffers the next frame), and
+/// the kernel's socket buffer. A full queue makes it a slow consumer.
+pub const WRITE_BUFFER_BYTES: usize = 64 * 1024;
+/// A hard ceiling on the write buffer in case the back-pressure above ever failed: the buffer
+/// plus the largest answer (GET_FILLS of 10,000 fills is about 4 MiB).
+pub const MAX_WRITE_BUFFER_BYTES: usize = WRITE_BUFFER_BYTES + 32 * 1024 * 1024;
 
 /// Runs a connection to its end, then tells the engine thread it is gone.
 pub async fn run(socket: WebSocket, conn: ConnId, addr: SocketAddr, ctx: Arc<ConnContext>) {
     let queue = ctx.config.server.limits.outbound_queue_frames;
     let (tx, rx) = mpsc::channel(queue);
+    let (kill, killed) = oneshot::channel();
     if ctx
         .inputs
         .send(Input::Open {
             conn,
             tx: tx.clone(),
             addr,
+            kill,
         })
         .await
         .is_err()
@@ -82,7 +99,20 @@ pub async fn run(socket: WebSocket, conn: ConnId, addr: SocketAddr, ctx: Arc<Con
         text: String::new(),
     };
     drop(tx);
-    let reason = link.serve(rx).await;
+    // The engine thread can close the connection at once (a slow consumer), even while a write
+    // waits for a peer that stopped reading: the wait is abandoned and the close frame sent
+    // after what the socket already holds.
+    let ended = tokio::select! {
+        reason = link.serve(rx) => Err(reason),
+        Ok(close) = killed => Ok(close),
+    };
+    let reason = match ended {
+        Err(reason) => reason,
+        Ok(CloseNow { code, reason }) => {
+            link.close(code, reason).await;
+            reason
+        }
+    };
     let _ = ctx.inputs.send(Input::Close { conn }).await;
     tracing::info!(conn, %addr, reason, "connection closed");
 }
@@ -138,18 +168,22 @@ impl Link {
             match step {
                 Step::Continue => {}
                 Step::Close(code, reason) => {
-                    let _ = self
-                        .socket
-                        .send(Message::Close(Some(CloseFrame {
-                            code,
-                            reason: Utf8Bytes::from_static(reason),
-                        })))
-                        .await;
+                    self.close(code, reason).await;
                     return reason;
                 }
                 Step::End(reason) => return reason,
             }
         }
+    }
+
+    /// Sends a close frame, waiting at most [`CLOSE_FLUSH_TIMEOUT`] for a peer that does not
+    /// read.
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        let frame = Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        }));
+        let _ = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, self.socket.send(frame)).await;
     }
 
     async fn on_incoming(&mut self, incoming: Option<Result<Message, axum::Error>>) -> Step {
@@ -274,6 +308,14 @@ impl Link {
                     return Step::Close(code, reason);
                 }
                 Outbound::Bound(seq) => self.account_seq = Some(seq),
+                Outbound::Replay(frames) => {
+                    for frame in &frames {
+                        if let Step::End(r) = self.write_frame(frame, false).await {
+                            return Step::End(r);
+                        }
+                    }
+                    written += frames.len();
+                }
             }
             if written < WRITE_BATCH {
                 next = rx.try_recv().ok();

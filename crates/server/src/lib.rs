@@ -6,6 +6,7 @@
 //!   subscribers (a market-data message is written once and shared).
 //! - [`connection`] is one WebSocket: it parses requests, enforces limits, and writes frames,
 //!   stamping each with the connection's `seq`.
+//! - [`sessions`] keeps the resume buffers and tokens that let a client reconnect and continue.
 //! - [`rest`] answers the REST ground truth through the same engine thread.
 
 pub mod config;
@@ -14,6 +15,7 @@ pub mod core;
 pub mod outbound;
 pub mod rest;
 mod server;
+pub mod sessions;
 mod ticker;
 
 pub use config::{Config, ConfigError};

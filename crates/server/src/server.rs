@@ -239,6 +239,8 @@ async fn ws_handler(
     let ctx = state.ctx.clone();
     ws.max_message_size(limit)
         .max_frame_size(limit)
+        .write_buffer_size(crate::connection::WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(crate::connection::MAX_WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             crate::connection::run(socket, conn, addr, ctx).await;
             drop(permit);
