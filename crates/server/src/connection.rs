@@ -52,7 +52,7 @@ const HEARTBEAT_SILENCE: Duration = Duration::from_secs(1);
 const WRITE_BATCH: usize = 64;
 /// How long a close frame may wait behind unsent data for a peer that does not read, before
 /// the socket is dropped without it.
-const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The WebSocket write buffer: frames collect up to this size before they are written to the
 /// socket (the writer also flushes after every batch).

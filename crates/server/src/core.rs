@@ -557,7 +557,8 @@ impl Core {
 
     /// Closes a connection from the server side with `code` and `reason`. The close frame goes
     /// after the frames already queued; a slow consumer (1008), or a connection whose queue is
-    /// full, is closed at once instead, dropping what is queued. The engine forgets the
+    /// full, is closed at once instead, dropping what is queued; so is one whose queued close
+    /// is not written within [`crate::connection::CLOSE_FLUSH_TIMEOUT`]. The engine forgets the
     /// connection when the current input is done (cancel-on-disconnect applies then).
     fn disconnect(&mut self, conn: ConnId, code: u16, reason: &'static str) {
         let Some(c) = self.conns.get_mut(&conn) else {
@@ -568,9 +569,16 @@ impl Core {
         }
         c.closing = true;
         let queued = code != 1008 && c.tx.try_send(Outbound::Close { code, reason }).is_ok();
-        if !queued {
-            if let Some(kill) = c.kill.take() {
-                let _ = kill.send(CloseNow { code, reason });
+        if let Some(kill) = c.kill.take() {
+            let close = CloseNow { code, reason };
+            if queued {
+                // A peer that stopped reading would keep the queued close waiting forever.
+                self.runtime.spawn(async move {
+                    tokio::time::sleep(crate::connection::CLOSE_FLUSH_TIMEOUT).await;
+                    let _ = kill.send(close);
+                });
+            } else {
+                let _ = kill.send(close);
             }
         }
         self.reap.push(conn);
