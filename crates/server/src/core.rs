@@ -52,6 +52,11 @@ pub enum Input {
     },
     /// The market clock ticked.
     Tick,
+    /// Advance the market by this many ticks, then answer (manual clock).
+    AdvanceMarket {
+        ticks: u64,
+        done: oneshot::Sender<()>,
+    },
     /// An account's dead man's switch may be due.
     DeadMansSwitch { account: AccountId, generation: u64 },
     /// Stop the thread.
@@ -70,14 +75,27 @@ pub struct RestAuth {
 pub enum RestCall {
     Health,
     Symbols,
-    Orderbook { symbol: String, depth: usize },
-    Trades { symbol: String, limit: usize },
-    Ticker { symbol: Option<String> },
+    Orderbook {
+        symbol: String,
+        depth: usize,
+    },
+    Trades {
+        symbol: String,
+        limit: usize,
+    },
+    Ticker {
+        symbol: Option<String>,
+    },
     Accounts,
     Balances(RestAuth),
     Orders(RestAuth),
     Order(RestAuth, String),
     Fills(RestAuth),
+    Candles {
+        symbol: String,
+        interval: String,
+        limit: usize,
+    },
 }
 
 /// A REST answer: HTTP status and JSON body.
@@ -152,6 +170,15 @@ pub struct Core {
     inputs: mpsc::Sender<Input>,
     started_ns: u64,
     seqs: Arc<crate::connection::SharedSeqs>,
+    /// The synthetic market, if any part of it is enabled.
+    market: Option<market::Market>,
+    /// The market's own clock: advanced by exactly one tick interval per tick, so that the same
+    /// seed gives the same market whatever the scheduling jitter.
+    market_clock_ns: u64,
+    tick_ns: u64,
+    market_commands: Vec<Command>,
+    candles: market::Candles,
+    candle_subs: HashMap<(SymbolId, market::Interval), Vec<ConnId>>,
 }
 
 /// Nanoseconds since the Unix epoch.
@@ -174,6 +201,7 @@ impl Core {
     /// Builds the engine and the configured accounts, funded.
     pub fn new(
         config: Arc<Config>,
+        market_seed: u64,
         rng: ChaCha8Rng,
         runtime: tokio::runtime::Handle,
         inputs: mpsc::Sender<Input>,
@@ -216,6 +244,12 @@ impl Core {
             inputs,
             started_ns: now_ns(),
             seqs: Arc::new(crate::connection::SharedSeqs::new(0)),
+            market: None,
+            market_clock_ns: now_ns(),
+            tick_ns: (config.exchange.tick_interval * 1e9).round() as u64,
+            market_commands: Vec::new(),
+            candles: market::Candles::new(config.exchange.candles.history_limit),
+            candle_subs: HashMap::new(),
         };
         for (name, account) in &config.accounts {
             let mut funds = Vec::new();
@@ -243,7 +277,62 @@ impl Core {
                 &funds,
             );
         }
+        core.start_market(market_seed)?;
         Ok(core)
+    }
+
+    /// Creates the system accounts, builds the market and funds it.
+    fn start_market(&mut self, seed: u64) -> Result<(), CoreError> {
+        let market_config = self.config.market_config();
+        let names = market_config.system_account_names();
+        if names.is_empty() {
+            return Ok(());
+        }
+        let accounts: Vec<AccountId> = names
+            .into_iter()
+            .map(|name| self.open_system_account(name, &[]))
+            .collect();
+        let catalog = self.catalog.clone();
+        let mut symbols = Vec::new();
+        for (i, symbol) in catalog.symbols().iter().enumerate() {
+            let name = &symbol.spec.name;
+            let path = format!("exchange.initial_prices.{name}");
+            let text = self
+                .config
+                .exchange
+                .initial_prices
+                .get(name)
+                .map(|v| v.text())
+                .ok_or_else(|| crate::config::ConfigError {
+                    path: path.clone(),
+                    reason: "the market needs an initial price".into(),
+                })?;
+            let initial_price =
+                symbol
+                    .parse_price(&text)
+                    .map_err(|e| crate::config::ConfigError {
+                        path,
+                        reason: format!("{text:?}: {e}"),
+                    })?;
+            symbols.push(market::MarketSymbol {
+                id: SymbolId(i as u32),
+                symbol,
+                initial_price,
+            });
+        }
+        let market = market_config
+            .build("exchange", &symbols, &accounts, seed)
+            .map_err(|e| crate::config::ConfigError {
+                path: e.path,
+                reason: e.reason,
+            })?;
+        let mut sink = Vec::new();
+        for cmd in market.funding_commands() {
+            // Funding is not news to anyone: its events are not sent.
+            let _ = self.engine.execute(&cmd, now_ns(), &mut sink);
+        }
+        self.market = Some(market);
+        Ok(())
     }
 
     /// The symbols and assets, for the connections' request parsing.
@@ -294,6 +383,12 @@ impl Core {
                 let _ = reply.send(self.rest(call));
             }
             Input::Tick => self.tick(),
+            Input::AdvanceMarket { ticks, done } => {
+                for _ in 0..ticks {
+                    self.tick();
+                }
+                let _ = done.send(());
+            }
             Input::DeadMansSwitch {
                 account,
                 generation,
@@ -389,6 +484,9 @@ impl Core {
             .get(&conn)
             .is_some_and(|c| c.cancel_on_disconnect);
         let account = self.unbind(conn);
+        for list in self.candle_subs.values_mut() {
+            list.retain(|&x| x != conn);
+        }
         if let Some(c) = self.conns.remove(&conn) {
             for key in c.subs {
                 if let Some(list) = self.subs.get_mut(&key) {
@@ -900,6 +998,13 @@ impl Core {
                 if let Some(list) = self.subs.get_mut(&key) {
                     list.retain(|&x| x != conn);
                 }
+                if let (Channel::Candles, Some(symbol)) = key {
+                    for ((sym, _), list) in self.candle_subs.iter_mut() {
+                        if *sym == symbol {
+                            list.retain(|&x| x != conn);
+                        }
+                    }
+                }
                 let mut s = String::new();
                 msg::subscription(
                     &mut s,
@@ -1031,6 +1136,25 @@ impl Core {
         interval: Option<String>,
     ) {
         let key = (channel, symbol);
+        if let (Channel::Candles, Some(symbol)) = (channel, symbol) {
+            let name = interval.as_deref().unwrap_or("1m");
+            let Some(iv) = market::Interval::parse(name) else {
+                let mut s = String::new();
+                msg::error(
+                    &mut s,
+                    rid,
+                    ErrorCode::InvalidField,
+                    &format!("interval {name:?}: intervals are 1m, 5m, 15m, 1h, 1d"),
+                    "{\"field\":\"interval\"}",
+                );
+                self.send_body(conn, "ERROR", s);
+                return;
+            };
+            let list = self.candle_subs.entry((symbol, iv)).or_default();
+            if !list.contains(&conn) {
+                list.push(conn);
+            }
+        }
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -1179,6 +1303,11 @@ impl Core {
         let result = self.engine.execute(&cmd, ts, &mut events);
         if result.is_ok() {
             self.route(conn, rid, &cmd, &events, ts);
+            if let Some(market) = &mut self.market {
+                for event in &events {
+                    market.on_event(event);
+                }
+            }
         }
         self.events = events;
         result
@@ -1260,6 +1389,8 @@ impl Core {
                         msg::trade(&mut s, &catalog, t);
                         self.publish(Channel::Trades, t.symbol, "TRADE", s);
                     }
+                    let updates = self.candles.on_trade(t);
+                    self.publish_candles(&updates);
                 }
                 Event::BookLevel(l) => {
                     if let Some(a) = self.seqs.book.get(l.symbol.0 as usize) {
@@ -1400,6 +1531,19 @@ impl Core {
     }
 
     fn tick(&mut self) {
+        self.market_clock_ns += self.tick_ns;
+        if let Some(market) = &mut self.market {
+            let mut commands = std::mem::take(&mut self.market_commands);
+            commands.clear();
+            market.step_into(self.market_clock_ns, &mut commands);
+            for cmd in &commands {
+                // The market's orders obey the same rules as anyone's; a refusal needs no answer.
+                let _ = self.run_command(None, None, *cmd);
+            }
+            self.market_commands = commands;
+        }
+        let updates = self.candles.on_time(now_ns());
+        self.publish_candles(&updates);
         let ts = now_ns();
         for i in 0..self.catalog.symbols().len() {
             let symbol = SymbolId(i as u32);
@@ -1408,6 +1552,31 @@ impl Core {
                 self.publish(Channel::Ticker, symbol, "MARKET_DATA", body);
             }
         }
+    }
+
+    fn publish_candles(&mut self, updates: &[market::CandleUpdate]) {
+        for update in updates {
+            let key = (update.candle.symbol, update.candle.interval);
+            let Some(list) = self.candle_subs.get(&key) else {
+                continue;
+            };
+            if list.is_empty() {
+                continue;
+            }
+            let list = list.clone();
+            let body: Arc<str> = candle_body(&self.catalog, &update.candle, update.closed).into();
+            for conn in list {
+                self.send(
+                    conn,
+                    Frame::market("CANDLE", Channel::Candles, body.clone()),
+                );
+            }
+        }
+    }
+
+    /// The synthetic market's current model price of a symbol.
+    pub fn model_price(&self, symbol: SymbolId) -> Option<engine::Price> {
+        self.market.as_ref()?.model_price(symbol)
     }
 
     // ----- REST --------------------------------------------------------------------------
@@ -1614,6 +1783,31 @@ impl Core {
                 msg::order_fields(&mut w, &catalog, &order);
                 w.end();
             }
+            RestCall::Candles {
+                symbol,
+                interval,
+                limit,
+            } => {
+                let id = self.rest_symbol(&symbol)?;
+                let iv = market::Interval::parse(&interval).ok_or_else(|| {
+                    rest_error(
+                        400,
+                        ErrorCode::InvalidField,
+                        "interval must be one of 1m, 5m, 15m, 1h, 1d",
+                    )
+                })?;
+                s.push('[');
+                let open = self.candles.candles(id, iv, limit);
+                let last = open.len().saturating_sub(1);
+                for (i, candle) in open.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    let closed = i < last || candle.close_ns() <= ts;
+                    s.push_str(&candle_body(&catalog, candle, closed));
+                }
+                s.push(']');
+            }
             RestCall::Fills(auth) => {
                 let account = self.rest_account(&auth)?;
                 let fills = self.engine.fills(account);
@@ -1634,6 +1828,34 @@ impl Core {
         }
         Ok(s)
     }
+}
+
+/// A CANDLE message (a channel frame, or an element of the REST list).
+fn candle_body(catalog: &Catalog, candle: &market::Candle, closed: bool) -> String {
+    let mut s = String::new();
+    let Some(sym) = catalog.symbol(candle.symbol) else {
+        return s;
+    };
+    let mut w = protocol::json::ObjectWriter::new(&mut s);
+    w.str("type", "CANDLE")
+        .str("channel", Channel::Candles.as_str())
+        .str("symbol", &sym.spec.name)
+        .str("interval", candle.interval.as_str())
+        .str_with("open_time", |o| {
+            protocol::time::write_iso8601(candle.open_ns, o)
+        })
+        .str_with("close_time", |o| {
+            protocol::time::write_iso8601(candle.close_ns(), o)
+        })
+        .str_with("open", |o| sym.write_price(candle.open, o))
+        .str_with("high", |o| sym.write_price(candle.high, o))
+        .str_with("low", |o| sym.write_price(candle.low, o))
+        .str_with("close", |o| sym.write_price(candle.close, o))
+        .str_with("volume", |o| sym.write_qty(candle.volume, o))
+        .u64("trades", candle.trades)
+        .bool("closed", closed);
+    w.end();
+    s
 }
 
 fn rest_error(status: u16, code: ErrorCode, message: &str) -> RestReply {

@@ -110,6 +110,7 @@ impl ExchangeServer {
         let (inputs_tx, inputs_rx) = mpsc::channel(ENGINE_QUEUE);
         let core = Core::new(
             config.clone(),
+            derive_seed(self.seed, "market"),
             ChaCha8Rng::seed_from_u64(derive_seed(self.seed, "sessions")),
             tokio::runtime::Handle::current(),
             inputs_tx.clone(),
@@ -174,7 +175,11 @@ impl ExchangeServer {
         });
         let tick = Duration::from_secs_f64(config.exchange.tick_interval);
         let tick_inputs = inputs_tx.clone();
+        let wall_clock = config.exchange.clock == crate::config::ClockMode::Wall;
         let ticker = tokio::spawn(async move {
+            if !wall_clock {
+                return;
+            }
             let mut interval = tokio::time::interval(tick);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -199,6 +204,23 @@ impl ExchangeServer {
             ticker,
         });
         Ok(local)
+    }
+
+    /// Advances the market and the ticker by `ticks` tick intervals and returns once they are
+    /// done (for `exchange.clock = "manual"`; with the wall clock these ticks come on top).
+    pub async fn advance_market(&self, ticks: u64) {
+        let Some(running) = &self.running else {
+            return;
+        };
+        let (done, finished) = tokio::sync::oneshot::channel();
+        if running
+            .inputs
+            .send(Input::AdvanceMarket { ticks, done })
+            .await
+            .is_ok()
+        {
+            let _ = finished.await;
+        }
     }
 
     /// The address the server listens on, once started.
