@@ -161,7 +161,13 @@ impl FrameWriter {
         }
     }
 
-    /// A GTC limit order `side` up to `jitter_ticks` through the mid; returns its request id.
+    /// This connection's `k`-th alternating order, with the time in force of the flags.
+    pub(crate) fn alternating_order(&mut self, k: u64) -> (u64, Message) {
+        let time_in_force = self.spec.time_in_force;
+        self.order(self.alternating_side(k), time_in_force)
+    }
+
+    /// A limit order `side` up to `jitter_ticks` through the mid; returns its request id.
     pub(crate) fn order(&mut self, side: Side, time_in_force: &str) -> (u64, Message) {
         let jitter = if self.spec.jitter_ticks > 0 {
             self.rng.gen_range(0..=self.spec.jitter_ticks)
@@ -362,6 +368,8 @@ pub(crate) struct DrivePlan {
 pub(crate) struct DriveResult {
     pub(crate) counts: OrderCounts,
     pub(crate) latency_ns: Histogram<u64>,
+    /// How late paced orders actually left, behind their intended time (empty when unpaced).
+    pub(crate) send_lag_ns: Histogram<u64>,
 }
 
 /// One outstanding request: its id and the time it was meant to be sent.
@@ -382,6 +390,7 @@ pub(crate) async fn drive_orders(
 ) -> DriveResult {
     let mut counts = OrderCounts::default();
     let mut hist = new_histogram();
+    let mut send_lag = new_histogram();
     let ring_len = plan.inflight_max.max(1).next_power_of_two();
     let mask = ring_len as u64 - 1;
     let mut slots = vec![
@@ -414,10 +423,11 @@ pub(crate) async fn drive_orders(
                     if t > now || t >= plan.deadline {
                         break;
                     }
+                    record_latency(&mut send_lag, now - t);
                     t
                 }
             };
-            let (id, frame) = writer.order(writer.alternating_side(sent_k), "GTC");
+            let (id, frame) = writer.alternating_order(sent_k);
             let slot = &mut slots[(id & mask) as usize];
             if slot.busy {
                 // A request this old will not be answered in time: give its slot up.
@@ -498,6 +508,7 @@ pub(crate) async fn drive_orders(
     DriveResult {
         counts,
         latency_ns: hist,
+        send_lag_ns: send_lag,
     }
 }
 
@@ -607,12 +618,14 @@ pub(crate) async fn measure_orders(
         .collect();
     let mut counts = OrderCounts::default();
     let mut hist = new_histogram();
+    let mut send_lag = new_histogram();
     for task in tasks {
         match task.await {
             Ok(result) => {
                 counts.add(&result.counts);
-                // Both histograms resize automatically, so adding cannot run out of range.
+                // The histograms resize automatically, so adding cannot run out of range.
                 let _ = hist.add(&result.latency_ns);
+                let _ = send_lag.add(&result.send_lag_ns);
             }
             Err(_) => counts.disconnects += 1,
         }
@@ -638,6 +651,8 @@ pub(crate) async fn measure_orders(
         disconnects: counts.disconnects,
         orders_per_s: round3(counts.completed() as f64 / duration_s.max(1e-9)),
         latency: LatencyFigures::from_ns(&hist),
+        send_lag_p99_us: round3(send_lag.value_at_quantile(0.99) as f64 / 1000.0),
+        send_lag_max_us: round3(send_lag.max() as f64 / 1000.0),
     })
 }
 
@@ -682,6 +697,7 @@ mod tests {
             mid_ticks: 5_000_000,
             jitter_ticks: 5,
             seed: 9,
+            time_in_force: "GTC",
         });
         let mut writer = FrameWriter::new(spec, 3);
         let (id, frame) = writer.order(Side::Buy, "GTC");
@@ -707,6 +723,7 @@ mod tests {
             mid_ticks: 100,
             jitter_ticks: 0,
             seed: 1,
+            time_in_force: "IOC",
         });
         let even = FrameWriter::new(spec.clone(), 0);
         let odd = FrameWriter::new(spec, 1);

@@ -40,10 +40,37 @@ pub struct CommonArgs {
     /// from the seeded stream, so they always cross a resting opposite order at the mid.
     #[arg(long, default_value_t = 5)]
     pub jitter_ticks: u32,
+    /// Time in force of roundtrip, pipeline and echo orders. One connection's GTC orders cannot
+    /// trade with each other (self-trade prevention), so on a market without other liquidity
+    /// its buys rest and lock funds until rejected; IOC orders never rest.
+    #[arg(long = "tif", value_enum, default_value = "gtc")]
+    pub time_in_force: TimeInForce,
     /// Client runtime worker threads (1 = a current-thread runtime, leaving the other core to
     /// the server).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+}
+
+/// Time in force of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimeInForce {
+    /// Good till cancelled: rests until filled.
+    Gtc,
+    /// Immediate or cancel: fills what it can at once, the rest expires.
+    Ioc,
+    /// Fill or kill: fills entirely at once or not at all.
+    Fok,
+}
+
+impl TimeInForce {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeInForce::Gtc => "GTC",
+            TimeInForce::Ioc => "IOC",
+            TimeInForce::Fok => "FOK",
+        }
+    }
 }
 
 impl CommonArgs {
@@ -106,6 +133,7 @@ impl CommonArgs {
             mid_ticks,
             jitter_ticks,
             seed: self.seed,
+            time_in_force: self.time_in_force.as_str(),
         })
     }
 }
@@ -118,6 +146,7 @@ pub(crate) struct OrderSpec {
     pub(crate) mid_ticks: i64,
     pub(crate) jitter_ticks: i64,
     pub(crate) seed: u64,
+    pub(crate) time_in_force: &'static str,
 }
 
 /// Parses a positive decimal price with at most two decimals into ticks of 0.01.

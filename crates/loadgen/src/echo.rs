@@ -39,7 +39,7 @@ pub struct EchoArgs {
 /// Starts the echo server, measures it, stops it.
 pub(crate) async fn run(args: &EchoArgs) -> Result<Report, BenchError> {
     let server = EchoServer::start()?;
-    let url = format!("ws://{}/ws", server.addr);
+    let url = format!("ws://{}/ws", server.addr());
     let shape = LoadShape {
         label: "echo",
         connections: args.common.connections_or(1)?,
@@ -52,18 +52,23 @@ pub(crate) async fn run(args: &EchoArgs) -> Result<Report, BenchError> {
     Ok(Report::Echo(report?))
 }
 
-/// A WebSocket echo server on 127.0.0.1 with its own thread and current-thread runtime.
-pub(crate) struct EchoServer {
-    /// Where it listens.
-    pub(crate) addr: SocketAddr,
+/// A minimal WebSocket echo server with its own thread and current-thread runtime: every text
+/// or binary frame comes back unchanged. Stops when dropped.
+pub struct EchoServer {
+    addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl EchoServer {
-    /// Binds an ephemeral port and starts serving.
-    pub(crate) fn start() -> Result<EchoServer, BenchError> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(BenchError::Echo)?;
+    /// Starts serving on an ephemeral port of 127.0.0.1.
+    pub fn start() -> Result<EchoServer, BenchError> {
+        EchoServer::bind(([127, 0, 0, 1], 0).into())
+    }
+
+    /// Starts serving on `addr`.
+    pub fn bind(addr: SocketAddr) -> Result<EchoServer, BenchError> {
+        let listener = std::net::TcpListener::bind(addr).map_err(BenchError::Echo)?;
         listener.set_nonblocking(true).map_err(BenchError::Echo)?;
         let addr = listener.local_addr().map_err(BenchError::Echo)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -80,6 +85,18 @@ impl EchoServer {
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until the process ends.
+    pub fn wait(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

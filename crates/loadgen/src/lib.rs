@@ -27,9 +27,9 @@ mod system;
 
 use std::io::Write;
 
-pub use common::CommonArgs;
+pub use common::{CommonArgs, TimeInForce};
 pub use connections::ConnectionsArgs;
-pub use echo::EchoArgs;
+pub use echo::{EchoArgs, EchoServer};
 pub use fanout::FanoutArgs;
 pub use pipeline::PipelineArgs;
 pub use report::{ConnectionsReport, FanoutReport, LatencyReport, Report};

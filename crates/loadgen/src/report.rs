@@ -71,6 +71,11 @@ pub struct LatencyReport {
     /// Latency percentiles, measured from each order's intended send time.
     #[serde(flatten)]
     pub latency: LatencyFigures,
+    /// Open loop: 99th percentile of how late orders left after their intended time (the
+    /// client's own timer and scheduling delay, included in the latency); 0 when unpaced.
+    pub send_lag_p99_us: f64,
+    /// Open loop: the latest an order left after its intended time; 0 when unpaced.
+    pub send_lag_max_us: f64,
 }
 
 /// Many connections subscribed to TICKER and held.
@@ -185,6 +190,13 @@ fn write_latency(f: &mut fmt::Formatter<'_>, name: &str, r: &LatencyReport) -> f
         "  latency µs: p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  mean {:.1}",
         l.p50_us, l.p90_us, l.p99_us, l.p99_9_us, l.max_us, l.mean_us
     )?;
+    if r.offered_rate_per_s.is_some() {
+        writeln!(
+            f,
+            "  send lag behind schedule µs: p99 {:.1}  max {:.1}",
+            r.send_lag_p99_us, r.send_lag_max_us
+        )?;
+    }
     write!(
         f,
         "  other frames {}, malformed {}, unmatched {}, disconnects {}, connect failures {}",

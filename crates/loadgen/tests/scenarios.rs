@@ -57,6 +57,8 @@ const LATENCY_KEYS: &[&str] = &[
     "p99_9_us",
     "max_us",
     "mean_us",
+    "send_lag_p99_us",
+    "send_lag_max_us",
 ];
 
 fn u(json: &Value, key: &str) -> u64 {
@@ -117,6 +119,7 @@ fn roundtrip_against_the_mock() {
     assert_latency_report(&json, "roundtrip", 2);
     assert_eq!(u(&json, "inflight_max"), 1);
     assert!(json["offered_rate_per_s"].is_null());
+    assert_eq!(f(&json, "send_lag_max_us"), 0.0);
     assert_eq!(u(&json, "rejects"), 0);
     // The mock follows every second order with a BALANCE_UPDATE: counted, not mistaken.
     assert!(u(&json, "other_frames") > 0, "{json}");
@@ -166,6 +169,7 @@ fn pipeline_paced_against_the_mock_sends_no_more_than_offered() {
     assert_eq!(f(&json, "offered_rate_per_s"), 400.0);
     // 400/s for 0.5 s: the schedule holds 200 intended sends, and none beyond it.
     assert!(u(&json, "sent") <= 200, "{json}");
+    assert!(f(&json, "send_lag_max_us") >= f(&json, "send_lag_p99_us"));
 }
 
 #[test]
