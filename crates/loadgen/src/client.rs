@@ -4,12 +4,13 @@
 //! exactly the code that measures the server.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use hdrhistogram::Histogram;
+use memchr::memmem::Finder;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::net::TcpStream;
@@ -44,7 +45,7 @@ const FRAME_BYTES_MAX: usize = 1 << 20;
 /// Buffer sizes for connections that send and receive at a high rate.
 pub(crate) fn trader_config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(64 * 1024)
+        .read_buffer_size(16 * 1024)
         .write_buffer_size(16 * 1024)
         .max_write_buffer_size(4 * FRAME_BYTES_MAX)
         .max_message_size(Some(FRAME_BYTES_MAX))
@@ -235,9 +236,13 @@ impl FrameWriter {
     }
 }
 
+/// Searchers for the two keys looked up in every frame, built once.
+static TYPE_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"type\""));
+static REQUEST_ID_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"request_id\""));
+
 /// The value of the first `"type"` field of a frame, found without parsing the frame.
 pub(crate) fn frame_type(text: &str) -> Option<&str> {
-    let rest = after_key(text, "\"type\"")?;
+    let rest = after_key(text, &TYPE_KEY)?;
     let rest = rest.strip_prefix('"')?;
     let end = rest.find('"')?;
     Some(&rest[..end])
@@ -245,16 +250,17 @@ pub(crate) fn frame_type(text: &str) -> Option<&str> {
 
 /// The first `"request_id"` of a frame, as a number (a quoted number is accepted too).
 pub(crate) fn request_id(text: &str) -> Option<u64> {
-    let rest = after_key(text, "\"request_id\"")?;
+    let rest = after_key(text, &REQUEST_ID_KEY)?;
     let rest = rest.strip_prefix('"').unwrap_or(rest);
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     rest[..digits].parse().ok()
 }
 
 /// The text after `key`, the colon and any whitespace.
-fn after_key<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    let at = text.find(key)?;
-    let rest = text[at + key.len()..].trim_start();
+fn after_key<'a>(text: &'a str, key: &Finder<'_>) -> Option<&'a str> {
+    let at = key.find(text.as_bytes())?;
+    // The key is ASCII, so the byte after it is a character boundary.
+    let rest = text.get(at + key.needle().len()..)?.trim_start();
     Some(rest.strip_prefix(':')?.trim_start())
 }
 
