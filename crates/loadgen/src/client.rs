@@ -39,6 +39,8 @@ pub(crate) const DRAIN_GRACE: Duration = Duration::from_secs(2);
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most frames handled after one wake-up before yielding to sends and other tasks.
 const READY_BATCH_MAX: usize = 256;
+/// Room kept in a writer's buffer: one order frame is about 260 bytes.
+const FRAME_ROOM_BYTES: usize = 512;
 /// Largest frame accepted from the server; order-book snapshots are the big ones.
 const FRAME_BYTES_MAX: usize = 1 << 20;
 
@@ -147,7 +149,7 @@ impl FrameWriter {
             spec,
             connection,
             rng,
-            buf: BytesMut::with_capacity(4096),
+            buf: BytesMut::with_capacity(FRAME_ROOM_BYTES),
             next_request_id: 1,
         }
     }
@@ -227,7 +229,7 @@ impl FrameWriter {
     fn take_frame(&mut self) -> Message {
         let bytes = self.buf.split().freeze();
         // Keep the next frame's room: this reclaims the old allocation when nothing holds it.
-        self.buf.reserve(512);
+        self.buf.reserve(FRAME_ROOM_BYTES);
         match Utf8Bytes::try_from(bytes) {
             Ok(text) => Message::Text(text),
             // Unreachable in practice: every piece written is validated ASCII.

@@ -46,7 +46,7 @@ impl Progress {
                     let filled =
                         ((done_s / total.as_secs_f64()).min(1.0) * BAR_WIDTH as f64) as usize;
                     format!(
-                        "\r{label} [{}{}] {done_s:.0}/{:.0} s  {count} {unit}  {rate:.0}/s \x1b[K",
+                        "\r{label} [{}{}] {done_s:.1}/{:.1} s  {count} {unit}  {rate:.0}/s \x1b[K",
                         "#".repeat(filled),
                         ".".repeat(BAR_WIDTH - filled),
                         total.as_secs_f64()

@@ -201,6 +201,8 @@ async fn subscriber(
         subscribed = subscribed && ws.feed(writer.subscribe(channel)).await.is_ok();
     }
     subscribed = subscribed && ws.flush().await.is_ok();
+    // Nothing more is sent: the writer's buffer need not live as long as the connection.
+    drop(writer);
     let _ = ready.send(subscribed);
     drop(ready);
     if !subscribed {
