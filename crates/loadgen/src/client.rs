@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::common::{CommonArgs, OrderSpec};
+use crate::common::{truncate_price_ticks, CommonArgs, OrderSpec};
 use crate::pacing::Pacer;
 use crate::progress::Progress;
 use crate::report::LatencyReport;
@@ -562,6 +562,73 @@ pub(crate) async fn place_and_wait(
     }
 }
 
+/// How long `--price auto` waits for the first TICKER frame.
+const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The order parameters of the flags, with the mid asked of the server under `--price auto`.
+pub(crate) async fn resolve_order_spec(
+    url: &str,
+    common: &CommonArgs,
+) -> Result<OrderSpec, BenchError> {
+    if !common.discovers_price() {
+        return common.order_spec();
+    }
+    let mid_ticks = discover_mid_ticks(url, &common.symbol).await?;
+    eprintln!(
+        "price: mid {}.{:02} from the server's ticker",
+        mid_ticks / 100,
+        mid_ticks % 100
+    );
+    common.order_spec_at(mid_ticks)
+}
+
+/// Subscribes to the symbol's TICKER on a connection of its own and takes the mid of the first
+/// MARKET_DATA frame (bid and ask, else the last price).
+async fn discover_mid_ticks(url: &str, symbol: &str) -> Result<i64, BenchError> {
+    let failed = |reason: String| BenchError::PriceDiscovery {
+        url: url.to_owned(),
+        reason,
+    };
+    let mut ws = connect(url, subscriber_config()).await?;
+    let subscribe = serde_json::json!({
+        "type": "SUBSCRIBE", "request_id": 1, "channel": "TICKER", "symbol": symbol,
+    });
+    ws.send(Message::text(subscribe.to_string()))
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let give_up = Instant::now() + DISCOVERY_TIMEOUT;
+    loop {
+        let frame = tokio::time::timeout_at(give_up, ws.next())
+            .await
+            .map_err(|_| failed(format!("no MARKET_DATA within {DISCOVERY_TIMEOUT:?}")))?;
+        let text = match frame {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(failed(e.to_string())),
+            None => return Err(failed("connection closed".into())),
+        };
+        if frame_type(&text) != Some("MARKET_DATA") {
+            continue;
+        }
+        if let Some(mid) = ticker_mid_ticks(&text, symbol) {
+            return Ok(mid);
+        }
+    }
+}
+
+/// The mid of a MARKET_DATA frame for `symbol`, in ticks of 0.01.
+pub(crate) fn ticker_mid_ticks(text: &str, symbol: &str) -> Option<i64> {
+    let frame: serde_json::Value = serde_json::from_str(text).ok()?;
+    if frame.get("symbol").and_then(|s| s.as_str()) != Some(symbol) {
+        return None;
+    }
+    let ticks = |key: &str| frame.get(key)?.as_str().and_then(truncate_price_ticks);
+    match (ticks("bid"), ticks("ask")) {
+        (Some(bid), Some(ask)) => Some((bid + ask) / 2),
+        _ => ticks("last").or_else(|| ticks("price")),
+    }
+}
+
 /// The load one latency scenario offers.
 #[derive(Debug, Clone)]
 pub(crate) struct LoadShape {
@@ -582,9 +649,10 @@ pub(crate) struct LoadShape {
 pub(crate) async fn measure_orders(
     url: &str,
     common: &CommonArgs,
+    spec: OrderSpec,
     shape: LoadShape,
 ) -> Result<LatencyReport, BenchError> {
-    let spec = Arc::new(common.order_spec()?);
+    let spec = Arc::new(spec);
     let duration = common.duration()?;
     if let Some(rate) = shape.rate_per_s {
         if !(rate.is_finite() && rate > 0.0) {
@@ -644,6 +712,7 @@ pub(crate) async fn measure_orders(
         url: url.to_owned(),
         connections: opened as u64,
         connect_failures,
+        mid_price: format!("{}.{:02}", spec.mid_ticks / 100, spec.mid_ticks % 100),
         inflight_max: shape.inflight_max as u64,
         offered_rate_per_s: shape.rate_per_s,
         duration_s: round3(duration_s),
@@ -721,6 +790,18 @@ mod tests {
         assert!((5_000_000..=5_000_005).contains(&ticks), "{price}");
         let (second, _) = writer.order(Side::Sell, "IOC");
         assert_eq!(second, id + 1);
+    }
+
+    #[test]
+    fn the_mid_is_read_from_a_ticker_frame() {
+        let both = r#"{"type":"MARKET_DATA","channel":"TICKER","symbol":"BTC/USD","last":"49999.00","bid":"50000.05","ask":"50000.15"}"#;
+        assert_eq!(ticker_mid_ticks(both, "BTC/USD"), Some(5_000_010));
+        let one_sided = r#"{"type":"MARKET_DATA","symbol":"BTC/USD","last":"50000.05","bid":"50000.05","ask":null}"#;
+        assert_eq!(ticker_mid_ticks(one_sided, "BTC/USD"), Some(5_000_005));
+        assert_eq!(ticker_mid_ticks(both, "ETH/USD"), None);
+        let empty = r#"{"type":"MARKET_DATA","symbol":"BTC/USD","last":null}"#;
+        assert_eq!(ticker_mid_ticks(empty, "BTC/USD"), None);
+        assert_eq!(ticker_mid_ticks("{not json", "BTC/USD"), None);
     }
 
     #[test]

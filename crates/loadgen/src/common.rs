@@ -8,6 +8,11 @@ use std::time::Duration;
 
 use crate::BenchError;
 
+/// The mid used unless `--price` says otherwise.
+pub(crate) const DEFAULT_PRICE: &str = "50000.00";
+/// The `--price` value that asks for the mid to be discovered from the server.
+pub(crate) const PRICE_AUTO: &str = "auto";
+
 /// Flags every scenario accepts.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonArgs {
@@ -30,8 +35,9 @@ pub struct CommonArgs {
     /// Symbol to trade and subscribe to.
     #[arg(long, default_value = "BTC/USD")]
     pub symbol: String,
-    /// Mid price that orders are placed around (decimal, tick 0.01).
-    #[arg(long, default_value = "50000.00")]
+    /// Mid price that orders are placed around (decimal, tick 0.01), or `auto`: the mid of the
+    /// first TICKER (MARKET_DATA) frame the server sends for the symbol.
+    #[arg(long, default_value = DEFAULT_PRICE)]
     pub price: String,
     /// Order quantity (decimal string, sent as is; keep it small so accounts last).
     #[arg(long, default_value = "0.00100")]
@@ -96,8 +102,25 @@ impl CommonArgs {
         Ok(n)
     }
 
-    /// The order parameters, validated so that frames can be written without escaping.
+    /// Whether the mid is to be discovered from the server (`--price auto`).
+    pub(crate) fn discovers_price(&self) -> bool {
+        self.price == PRICE_AUTO
+    }
+
+    /// The order parameters around `--price`, validated so that frames can be written without
+    /// escaping.
     pub(crate) fn order_spec(&self) -> Result<OrderSpec, BenchError> {
+        let mid_ticks = parse_price_ticks(&self.price).ok_or_else(|| {
+            BenchError::InvalidArgument(format!(
+                "--price must be `auto` or a positive decimal with at most 2 decimals, got {:?}",
+                self.price
+            ))
+        })?;
+        self.order_spec_at(mid_ticks)
+    }
+
+    /// The order parameters around a mid of `mid_ticks`.
+    pub(crate) fn order_spec_at(&self, mid_ticks: i64) -> Result<OrderSpec, BenchError> {
         let plain = |s: &str| {
             !s.is_empty()
                 && s.chars()
@@ -115,12 +138,6 @@ impl CommonArgs {
                 self.quantity
             )));
         }
-        let mid_ticks = parse_price_ticks(&self.price).ok_or_else(|| {
-            BenchError::InvalidArgument(format!(
-                "--price must be a positive decimal with at most 2 decimals, got {:?}",
-                self.price
-            ))
-        })?;
         let jitter_ticks = i64::from(self.jitter_ticks);
         if mid_ticks <= jitter_ticks {
             return Err(BenchError::InvalidArgument(
@@ -147,6 +164,16 @@ pub(crate) struct OrderSpec {
     pub(crate) jitter_ticks: i64,
     pub(crate) seed: u64,
     pub(crate) time_in_force: &'static str,
+}
+
+/// Parses a positive decimal price into ticks of 0.01, dropping any further decimals.
+pub(crate) fn truncate_price_ticks(text: &str) -> Option<i64> {
+    match text.split_once('.') {
+        Some((whole, frac)) if frac.len() > 2 => {
+            parse_price_ticks(&format!("{whole}.{}", frac.get(..2)?))
+        }
+        _ => parse_price_ticks(text),
+    }
 }
 
 /// Parses a positive decimal price with at most two decimals into ticks of 0.01.
@@ -193,5 +220,8 @@ mod tests {
         assert_eq!(parse_price_ticks("-1.00"), None);
         assert_eq!(parse_price_ticks("1e3"), None);
         assert_eq!(parse_price_ticks("1."), None);
+        assert_eq!(truncate_price_ticks("50000.059"), Some(5_000_005));
+        assert_eq!(truncate_price_ticks("50000.1"), Some(5_000_010));
+        assert_eq!(truncate_price_ticks("x.123"), None);
     }
 }

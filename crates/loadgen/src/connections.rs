@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::client::Fleet;
+use crate::client::{resolve_order_spec, Fleet};
 use crate::common::CommonArgs;
 use crate::progress::Progress;
 use crate::report::{ConnectionsReport, Report};
@@ -33,7 +33,7 @@ pub(crate) async fn run(args: &ConnectionsArgs) -> Result<Report, BenchError> {
     let common = &args.common;
     let n = common.connections_or(1000)?;
     let duration = common.duration()?;
-    let spec = Arc::new(common.order_spec()?);
+    let spec = Arc::new(resolve_order_spec(&common.url, common).await?);
     let nofile_limit = raise_nofile(n as u64 + 64);
     let server_pid = args
         .server_pid

@@ -16,6 +16,8 @@ use crate::common::CommonArgs;
 use crate::report::Report;
 use crate::BenchError;
 
+/// `DEFAULT_PRICE` in ticks.
+const DEFAULT_PRICE_TICKS: i64 = 5_000_000;
 /// Frames echoed after one wake-up before the replies are flushed.
 const ECHO_BATCH_MAX: usize = 256;
 
@@ -47,7 +49,12 @@ pub(crate) async fn run(args: &EchoArgs) -> Result<Report, BenchError> {
         rate_per_s: args.rate_per_s.filter(|_| args.pipeline),
         ack_type: "PLACE_ORDER",
     };
-    let report = measure_orders(&url, &args.common, shape).await;
+    // The echo has no market to ask: `--price auto` means the default price here.
+    let spec = match args.common.discovers_price() {
+        true => args.common.order_spec_at(DEFAULT_PRICE_TICKS),
+        false => args.common.order_spec(),
+    }?;
+    let report = measure_orders(&url, &args.common, spec, shape).await;
     drop(server);
     Ok(Report::Echo(report?))
 }
@@ -159,5 +166,18 @@ async fn echo_connection(stream: TcpStream) {
         if ws.flush().await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_echo_default_price_is_the_flag_default() {
+        assert_eq!(
+            crate::common::parse_price_ticks(crate::common::DEFAULT_PRICE),
+            Some(DEFAULT_PRICE_TICKS)
+        );
     }
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::client::{
-    connect_all, place_and_wait, trader_config, Fleet, FrameWriter, OrderCounts, Side, Ws,
-    DRAIN_GRACE,
+    connect_all, place_and_wait, resolve_order_spec, trader_config, Fleet, FrameWriter,
+    OrderCounts, Side, Ws, DRAIN_GRACE,
 };
 use crate::common::CommonArgs;
 use crate::pacing::Pacer;
@@ -23,7 +23,7 @@ use crate::BenchError;
 #[derive(Debug, Clone, clap::Args)]
 pub struct FanoutArgs {
     /// Flags shared by every scenario; here `--connections` is the number of trader
-    /// connections (paired; default 2).
+    /// connections (paired; default 4).
     #[command(flatten)]
     pub common: CommonArgs,
     /// Subscriber connections, each subscribed to TRADES and ORDERBOOK_L2.
@@ -41,8 +41,8 @@ pub struct FanoutArgs {
 pub(crate) async fn run(args: &FanoutArgs) -> Result<Report, BenchError> {
     let common = &args.common;
     let duration = common.duration()?;
-    let spec = Arc::new(common.order_spec()?);
-    let pairs = (common.connections_or(2)? / 2).max(1);
+    let spec = Arc::new(resolve_order_spec(&common.url, common).await?);
+    let pairs = (common.connections_or(4)? / 2).max(1);
     if args.subscribers == 0 {
         return Err(BenchError::InvalidArgument(
             "--subscribers must be at least 1".into(),

@@ -78,6 +78,14 @@ pub enum BenchError {
         /// What went wrong.
         reason: String,
     },
+    /// `--price auto` found no price on the server's ticker.
+    #[error("cannot discover the price at {url}: {reason}")]
+    PriceDiscovery {
+        /// The URL asked.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The client's tokio runtime could not be built.
     #[error("cannot start the client runtime: {0}")]
     Runtime(std::io::Error),

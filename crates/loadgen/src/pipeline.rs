@@ -2,7 +2,7 @@
 //! offered rate, latency measured from each order's intended send time; without it, as fast as
 //! the server answers, bounded by `--inflight` outstanding orders per connection.
 
-use crate::client::{measure_orders, LoadShape};
+use crate::client::{measure_orders, resolve_order_spec, LoadShape};
 use crate::common::CommonArgs;
 use crate::report::Report;
 use crate::BenchError;
@@ -30,6 +30,7 @@ pub(crate) async fn run(args: &PipelineArgs) -> Result<Report, BenchError> {
         rate_per_s: args.rate_per_s,
         ack_type: "ORDER_ACK",
     };
-    let report = measure_orders(&args.common.url, &args.common, shape).await?;
+    let spec = resolve_order_spec(&args.common.url, &args.common).await?;
+    let report = measure_orders(&args.common.url, &args.common, spec, shape).await?;
     Ok(Report::Pipeline(report))
 }

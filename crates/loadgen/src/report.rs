@@ -40,6 +40,8 @@ pub struct LatencyReport {
     pub connections: u64,
     /// Connections that could not be opened.
     pub connect_failures: u64,
+    /// Mid price the orders were placed around (`--price`, or discovered with `auto`).
+    pub mid_price: String,
     /// Most requests outstanding per connection (1 = closed loop).
     pub inflight_max: u64,
     /// Offered rate of an open loop, all connections together; `null` when unpaced.

@@ -1,7 +1,7 @@
 //! `bench roundtrip`: closed loop. Each connection sends one PLACE_ORDER, waits for its answer,
 //! and sends the next; orders alternate sides through the mid so they trade with each other.
 
-use crate::client::{measure_orders, LoadShape};
+use crate::client::{measure_orders, resolve_order_spec, LoadShape};
 use crate::common::CommonArgs;
 use crate::report::Report;
 use crate::BenchError;
@@ -23,6 +23,7 @@ pub(crate) async fn run(args: &RoundtripArgs) -> Result<Report, BenchError> {
         rate_per_s: None,
         ack_type: "ORDER_ACK",
     };
-    let report = measure_orders(&args.common.url, &args.common, shape).await?;
+    let spec = resolve_order_spec(&args.common.url, &args.common).await?;
+    let report = measure_orders(&args.common.url, &args.common, spec, shape).await?;
     Ok(Report::Roundtrip(report))
 }

@@ -36,6 +36,7 @@ const LATENCY_KEYS: &[&str] = &[
     "url",
     "connections",
     "connect_failures",
+    "mid_price",
     "inflight_max",
     "offered_rate_per_s",
     "duration_s",
@@ -173,6 +174,26 @@ fn pipeline_paced_against_the_mock_sends_no_more_than_offered() {
 }
 
 #[test]
+fn the_price_is_discovered_from_the_ticker() {
+    let mock = MockExchange::start();
+    let url = mock.url();
+    let (_, json) = bench(&[
+        "roundtrip",
+        "--url",
+        &url,
+        "--duration",
+        "0.3",
+        "--price",
+        "auto",
+        "--json",
+    ]);
+    assert_latency_report(&json, "roundtrip", 1);
+    assert_eq!(json["mid_price"], "41234.56");
+    let (_, json) = bench(&["roundtrip", "--url", &url, "--duration", "0.3", "--json"]);
+    assert_eq!(json["mid_price"], "50000.00");
+}
+
+#[test]
 fn echo_measures_itself() {
     let (_, json) = bench(&["echo", "--duration", "0.5", "--json"]);
     assert_latency_report(&json, "echo", 1);
@@ -270,7 +291,7 @@ fn fanout_delivers_market_data_to_every_subscriber() {
     }
     assert_eq!(json["scenario"], "fanout");
     assert_eq!(u(&json, "subscribers_held"), 6);
-    assert_eq!(u(&json, "trader_connections"), 2);
+    assert_eq!(u(&json, "trader_connections"), 4);
     assert!(u(&json, "orders_sent") > 0);
     assert!(u(&json, "trades") > 0);
     assert_eq!(

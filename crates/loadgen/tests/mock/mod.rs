@@ -1,7 +1,7 @@
 //! A tiny mock exchange for the scenario tests: it answers PLACE_ORDER with ORDER_ACK (echoing
 //! `request_id`, and following every second order with a BALANCE_UPDATE, which clients must
 //! count and skip), SUBSCRIBE with SUBSCRIBED, and then sends one channel frame per subscription
-//! every millisecond: MARKET_DATA for TICKER, TRADE for TRADES, ORDERBOOK_UPDATE for the books.
+//! every millisecond: MARKET_DATA (price 41234.56) for TICKER, TRADE for TRADES, ORDERBOOK_UPDATE for the books.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -96,7 +96,7 @@ async fn connection(stream: TcpStream) {
             _ = ticks.tick(), if !channels.is_empty() => {
                 for (channel, kind) in &channels {
                     replies.push(serde_json::json!({
-                        "type": kind, "channel": channel, "symbol": "BTC/USD", "price": "50000.00",
+                        "type": kind, "channel": channel, "symbol": "BTC/USD", "price": "41234.56",
                     }));
                 }
             }
