@@ -160,6 +160,10 @@ impl ExchangeServer {
             .with_state(state)
             .nest("/api/v1", crate::rest::routes(inputs_tx.clone()));
         let mut stop = shutdown_rx.clone();
+        // Frames are small and latency matters: no Nagle delay on any connection.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let http = tokio::spawn(async move {
             let served = axum::serve(
                 listener,
