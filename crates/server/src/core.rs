@@ -179,6 +179,8 @@ pub struct Core {
     market_commands: Vec<Command>,
     candles: market::Candles,
     candle_subs: HashMap<(SymbolId, market::Interval), Vec<ConnId>>,
+    /// A reused buffer for rendering messages.
+    scratch: String,
 }
 
 /// Nanoseconds since the Unix epoch.
@@ -250,6 +252,7 @@ impl Core {
             market_commands: Vec::new(),
             candles: market::Candles::new(config.exchange.candles.history_limit),
             candle_subs: HashMap::new(),
+            scratch: String::with_capacity(1024),
         };
         for (name, account) in &config.accounts {
             let mut funds = Vec::new();
@@ -352,12 +355,36 @@ impl Core {
     }
 
     /// Runs until [`Input::Shutdown`] or until every sender is gone.
+    ///
+    /// When the queue runs dry the thread polls it a little longer before it sleeps: under load
+    /// the next request is usually microseconds away, and a futex sleep and wake-up would cost
+    /// more than the wait.
     pub fn run(mut self, mut inputs: mpsc::Receiver<Input>) {
-        while let Some(input) = inputs.blocking_recv() {
+        loop {
+            let input = match self.poll_briefly(&mut inputs) {
+                Some(input) => input,
+                None => match inputs.blocking_recv() {
+                    Some(input) => input,
+                    None => break,
+                },
+            };
             if !self.handle(input) {
                 break;
             }
         }
+    }
+
+    /// The next input if one arrives within a short spin.
+    fn poll_briefly(&self, inputs: &mut mpsc::Receiver<Input>) -> Option<Input> {
+        const SPINS: u32 = 2_000;
+        for _ in 0..SPINS {
+            match inputs.try_recv() {
+                Ok(input) => return Some(input),
+                Err(mpsc::error::TryRecvError::Empty) => std::hint::spin_loop(),
+                Err(mpsc::error::TryRecvError::Disconnected) => return None,
+            }
+        }
+        None
     }
 
     /// Handles one input; `false` means stop.
@@ -594,22 +621,32 @@ impl Core {
         for conn in conns {
             match direct {
                 Some((d, rid)) if d == conn && rid.is_some() => {
-                    let mut s = String::new();
-                    write(&mut s, rid);
-                    self.send(conn, Frame::private(msg_type, s));
+                    let body = self.render(|s| write(s, rid));
+                    self.send(conn, Frame::private(msg_type, body));
                 }
                 _ => {
-                    let body = plain
-                        .get_or_insert_with(|| {
-                            let mut s = String::new();
-                            write(&mut s, None);
-                            s.into()
-                        })
-                        .clone();
+                    let body = match &plain {
+                        Some(body) => body.clone(),
+                        None => {
+                            let body = self.render(|s| write(s, None));
+                            plain = Some(body.clone());
+                            body
+                        }
+                    };
                     self.send(conn, Frame::private(msg_type, body));
                 }
             }
         }
+    }
+
+    /// Renders a message in the reused scratch buffer and shares it.
+    fn render(&mut self, write: impl FnOnce(&mut String)) -> Arc<str> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        write(&mut scratch);
+        let body: Arc<str> = Arc::from(scratch.as_str());
+        self.scratch = scratch;
+        body
     }
 
     fn events_last_seq(&self, account: AccountId) -> Option<u64> {

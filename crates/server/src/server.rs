@@ -36,6 +36,13 @@ pub enum ServerError {
     AlreadyStarted,
 }
 
+/// The WebSocket read chunk per connection.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Outgoing bytes gathered before a write to the socket.
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+/// The most outgoing bytes buffered for one connection before writes fail.
+const MAX_WRITE_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
 /// How many engine requests may wait before senders wait (back-pressure on connections).
 const ENGINE_QUEUE: usize = 65_536;
 
@@ -263,8 +270,14 @@ async fn ws_handler(
     let limit = state.ctx.config.server.limits.max_frame_bytes;
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     let ctx = state.ctx.clone();
+    // Sized buffers, not the library's 128 KiB defaults: an idle connection should cost a few
+    // KiB, so that ten thousand fit in a small footprint. Writes beyond `write_buffer_size` are
+    // flushed, and a peer that does not read makes the writer wait (and its queue fill up).
     ws.max_message_size(limit)
         .max_frame_size(limit)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES.max(limit * 2))
         .on_upgrade(move |socket| async move {
             crate::connection::run(socket, conn, addr, ctx).await;
             drop(permit);
