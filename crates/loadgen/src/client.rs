@@ -600,7 +600,11 @@ async fn discover_mid_ticks(url: &str, symbol: &str) -> Result<i64, BenchError> 
     loop {
         let frame = tokio::time::timeout_at(give_up, ws.next())
             .await
-            .map_err(|_| failed(format!("no MARKET_DATA with a price within {DISCOVERY_TIMEOUT:?}")))?;
+            .map_err(|_| {
+                failed(format!(
+                    "no MARKET_DATA with a price within {DISCOVERY_TIMEOUT:?}"
+                ))
+            })?;
         let text = match frame {
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(_)) => continue,
