@@ -436,6 +436,11 @@ pub(crate) async fn drive_orders(
                 }
             };
             let (id, frame) = writer.alternating_order(sent_k);
+            if ws.feed(frame).await.is_err() {
+                counts.disconnects += 1;
+                break 'run;
+            }
+            // No answer can be read before this task looks again, so the slot is in time.
             let slot = &mut slots[(id & mask) as usize];
             if slot.busy {
                 // A request this old will not be answered in time: give its slot up.
@@ -449,10 +454,6 @@ pub(crate) async fn drive_orders(
             };
             inflight += 1;
             sent_k += 1;
-            if ws.feed(frame).await.is_err() {
-                counts.disconnects += 1;
-                break 'run;
-            }
             counts.sent += 1;
             fed += 1;
         }
