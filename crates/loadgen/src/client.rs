@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::common::{truncate_price_ticks, CommonArgs, OrderSpec};
@@ -184,9 +184,19 @@ impl FrameWriter {
         self.order_at(side, price_ticks, time_in_force)
     }
 
-    /// A limit order at exactly the mid.
-    pub(crate) fn order_at_mid(&mut self, side: Side, time_in_force: &str) -> (u64, Message) {
-        self.order_at(side, self.spec.mid_ticks, time_in_force)
+    /// A limit order `through_ticks` through the mid: a buy above it, a sell below it (a
+    /// negative number keeps the order on its own side of the mid).
+    pub(crate) fn order_through_mid(
+        &mut self,
+        side: Side,
+        through_ticks: i64,
+        time_in_force: &str,
+    ) -> (u64, Message) {
+        let price_ticks = match side {
+            Side::Buy => self.spec.mid_ticks + through_ticks,
+            Side::Sell => self.spec.mid_ticks - through_ticks,
+        };
+        self.order_at(side, price_ticks, time_in_force)
     }
 
     fn order_at(&mut self, side: Side, price_ticks: i64, time_in_force: &str) -> (u64, Message) {
@@ -289,6 +299,16 @@ pub(crate) fn answer(text: &str, ack_type: &str) -> Option<(u64, Outcome)> {
     Some((request_id(text)?, outcome))
 }
 
+/// What one received frame is to an order-sending connection.
+pub(crate) enum Received {
+    /// A direct answer to request `.0`.
+    Answer(u64, Outcome),
+    /// Anything else, already counted.
+    Other,
+    /// The connection ended, already counted.
+    Closed,
+}
+
 /// Counts of one or more order-driving connections.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct OrderCounts {
@@ -327,11 +347,42 @@ impl OrderCounts {
         self.disconnects += other.disconnects;
     }
 
-    fn record(&mut self, outcome: Outcome) {
+    /// Counts an answer.
+    pub(crate) fn record(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Ack => self.acks += 1,
             Outcome::Reject => self.rejects += 1,
             Outcome::Error => self.errors += 1,
+        }
+    }
+
+    /// Reads one received frame: an answer (to be matched and recorded by the caller), another
+    /// frame (counted here), or the end of the connection (counted here).
+    pub(crate) fn receive(
+        &mut self,
+        frame: Option<Result<Message, WsError>>,
+        ack_type: &str,
+    ) -> Received {
+        match frame {
+            Some(Ok(Message::Text(text))) => match answer(&text, ack_type) {
+                Some((id, outcome)) => Received::Answer(id, outcome),
+                None => {
+                    if frame_type(&text).is_none() {
+                        self.malformed += 1;
+                    } else {
+                        self.other_frames += 1;
+                    }
+                    Received::Other
+                }
+            },
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
+                self.disconnects += 1;
+                Received::Closed
+            }
+            Some(Ok(other)) => {
+                self.other(&other);
+                Received::Other
+            }
         }
     }
 
@@ -436,6 +487,11 @@ pub(crate) async fn drive_orders(
                 }
             };
             let (id, frame) = writer.alternating_order(sent_k);
+            if ws.feed(frame).await.is_err() {
+                counts.disconnects += 1;
+                break 'run;
+            }
+            // No answer can be read before this task looks again, so the slot is in time.
             let slot = &mut slots[(id & mask) as usize];
             if slot.busy {
                 // A request this old will not be answered in time: give its slot up.
@@ -449,10 +505,6 @@ pub(crate) async fn drive_orders(
             };
             inflight += 1;
             sent_k += 1;
-            if ws.feed(frame).await.is_err() {
-                counts.disconnects += 1;
-                break 'run;
-            }
             counts.sent += 1;
             fed += 1;
         }
@@ -483,28 +535,21 @@ pub(crate) async fn drive_orders(
         let mut next = Some(first);
         let mut handled = 0;
         while let Some(frame) = next.take() {
-            match frame {
-                Some(Ok(Message::Text(text))) => match answer(&text, plan.ack_type) {
-                    Some((id, outcome)) => {
-                        let slot = &mut slots[(id & mask) as usize];
-                        if slot.busy && slot.request_id == id {
-                            slot.busy = false;
-                            inflight -= 1;
-                            counts.record(outcome);
-                            record_latency(&mut hist, Instant::now() - slot.intended);
-                            completed.fetch_add(1, Ordering::Relaxed);
-                        } else {
-                            counts.unmatched += 1;
-                        }
+            match counts.receive(frame, plan.ack_type) {
+                Received::Answer(id, outcome) => {
+                    let slot = &mut slots[(id & mask) as usize];
+                    if slot.busy && slot.request_id == id {
+                        slot.busy = false;
+                        inflight -= 1;
+                        counts.record(outcome);
+                        record_latency(&mut hist, Instant::now() - slot.intended);
+                        completed.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        counts.unmatched += 1;
                     }
-                    None if frame_type(&text).is_none() => counts.malformed += 1,
-                    None => counts.other_frames += 1,
-                },
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
-                    counts.disconnects += 1;
-                    break 'run;
                 }
-                Some(Ok(other)) => counts.other(&other),
+                Received::Other => {}
+                Received::Closed => break 'run,
             }
             handled += 1;
             if handled < READY_BATCH_MAX {
@@ -517,48 +562,6 @@ pub(crate) async fn drive_orders(
         counts,
         latency_ns: hist,
         send_lag_ns: send_lag,
-    }
-}
-
-/// Sends one order and waits for its answer, counting every other frame; `None` when the
-/// connection failed or no answer came by `give_up`.
-pub(crate) async fn place_and_wait(
-    ws: &mut Ws,
-    frame: (u64, Message),
-    ack_type: &str,
-    give_up: Instant,
-    counts: &mut OrderCounts,
-) -> Option<Outcome> {
-    let (id, message) = frame;
-    if ws.send(message).await.is_err() {
-        counts.disconnects += 1;
-        return None;
-    }
-    counts.sent += 1;
-    loop {
-        let frame = match tokio::time::timeout_at(give_up, ws.next()).await {
-            Ok(frame) => frame,
-            Err(_) => {
-                counts.unanswered += 1;
-                return None;
-            }
-        };
-        match frame {
-            Some(Ok(Message::Text(text))) => match answer(&text, ack_type) {
-                Some((rid, outcome)) if rid == id => {
-                    counts.record(outcome);
-                    return Some(outcome);
-                }
-                Some(_) => counts.unmatched += 1,
-                None if frame_type(&text).is_none() => counts.malformed += 1,
-                None => counts.other_frames += 1,
-            },
-            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
-                counts.disconnects += 1;
-                return None;
-            }
-            Some(Ok(other)) => counts.other(&other),
-        }
     }
 }
 

@@ -1,15 +1,17 @@
 //! `bench fanout`: market data delivered to many subscribers while trades happen. Subscribers
 //! listen to TRADES and ORDERBOOK_L2; trader connections, in pairs, trade with each other: one
-//! rests a GTC order at the mid, the other takes it with an IOC, and the resting side alternates
-//! between buy and sell so both accounts stay balanced.
+//! rests GTC orders a tick off the mid, alternating buys and sells so both accounts stay
+//! balanced, and the other takes each one with an IOC as soon as it is acknowledged.
 
 use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use futures_util::{SinkExt, StreamExt};
+
 use crate::client::{
-    connect_all, place_and_wait, resolve_order_spec, trader_config, Fleet, FrameWriter,
-    OrderCounts, Side, Ws, DRAIN_GRACE,
+    connect_all, resolve_order_spec, trader_config, Fleet, FrameWriter, OrderCounts, Outcome,
+    Received, Side, Ws, DRAIN_GRACE,
 };
 use crate::common::CommonArgs;
 use crate::pacing::Pacer;
@@ -35,6 +37,9 @@ pub struct FanoutArgs {
     /// Trades per second to aim for, all pairs together; as fast as answered when absent.
     #[arg(long = "trade-rate", value_name = "TRADES_PER_S")]
     pub trade_rate_per_s: Option<f64>,
+    /// Most resting (maker) orders in flight per trading pair.
+    #[arg(long = "inflight", default_value_t = 16)]
+    pub inflight_max: usize,
 }
 
 /// Opens the subscribers and traders, trades for the duration, counts what was delivered.
@@ -46,6 +51,11 @@ pub(crate) async fn run(args: &FanoutArgs) -> Result<Report, BenchError> {
     if args.subscribers == 0 {
         return Err(BenchError::InvalidArgument(
             "--subscribers must be at least 1".into(),
+        ));
+    }
+    if args.inflight_max == 0 {
+        return Err(BenchError::InvalidArgument(
+            "--inflight must be at least 1".into(),
         ));
     }
     if let Some(rate) = args.trade_rate_per_s {
@@ -90,6 +100,7 @@ pub(crate) async fn run(args: &FanoutArgs) -> Result<Report, BenchError> {
             (taker, FrameWriter::new(spec.clone(), j)),
             deadline,
             pacer,
+            args.inflight_max,
         )));
     }
     tokio::time::sleep_until(deadline).await;
@@ -126,43 +137,95 @@ pub(crate) async fn run(args: &FanoutArgs) -> Result<Report, BenchError> {
     }))
 }
 
-/// One pair of traders: the maker rests an order at the mid, then the taker takes it, until the
-/// deadline; the maker's side alternates every trade.
+/// One pair of traders, pipelined. The maker keeps up to `inflight_max` GTC orders in flight,
+/// alternating a buy one tick below the mid and a sell one tick above it (so its own orders never
+/// cross each other); each maker ORDER_ACK makes the taker send an IOC at that order's price on
+/// the other side, which takes it. Until the deadline, then answers are drained.
 async fn trade_pair(
     maker: (Ws, FrameWriter),
     taker: (Ws, FrameWriter),
     deadline: Instant,
     pacer: Option<Pacer>,
+    inflight_max: usize,
 ) -> OrderCounts {
     let (mut maker_ws, mut maker_writer) = maker;
     let (mut taker_ws, mut taker_writer) = taker;
     let mut counts = OrderCounts::default();
-    let give_up = deadline + DRAIN_GRACE;
+    // The side of each maker order in flight, by request id.
+    let ring_len = inflight_max.next_power_of_two();
+    let mask = ring_len as u64 - 1;
+    let mut sides = vec![Side::Buy; ring_len];
+    let (mut maker_inflight, mut taker_inflight) = (0usize, 0usize);
     let mut k: u64 = 0;
-    while Instant::now() < deadline {
-        if let Some(pacer) = &pacer {
-            let at = pacer.intended(k);
-            if at >= deadline {
+    let drain_end = deadline + DRAIN_GRACE;
+    let wake = tokio::time::sleep_until(deadline);
+    tokio::pin!(wake);
+    loop {
+        let now = Instant::now();
+        let sending = now < deadline;
+        if (!sending && maker_inflight + taker_inflight == 0) || now >= drain_end {
+            break;
+        }
+        let mut fed = false;
+        while sending && maker_inflight < inflight_max {
+            if pacer.as_ref().is_some_and(|p| p.intended(k) > now) {
                 break;
             }
-            tokio::time::sleep_until(at).await;
+            let side = if k % 2 == 0 { Side::Buy } else { Side::Sell };
+            let (id, frame) = maker_writer.order_through_mid(side, -1, "GTC");
+            if maker_ws.feed(frame).await.is_err() {
+                counts.disconnects += 1;
+                return counts;
+            }
+            sides[(id & mask) as usize] = side;
+            maker_inflight += 1;
+            counts.sent += 1;
+            k += 1;
+            fed = true;
         }
-        let side = if k % 2 == 0 { Side::Buy } else { Side::Sell };
-        let rest = maker_writer.order_at_mid(side, "GTC");
-        if place_and_wait(&mut maker_ws, rest, "ORDER_ACK", give_up, &mut counts)
-            .await
-            .is_none()
-        {
-            break;
+        if fed && maker_ws.flush().await.is_err() {
+            counts.disconnects += 1;
+            return counts;
         }
-        let take = taker_writer.order_at_mid(side.opposite(), "IOC");
-        if place_and_wait(&mut taker_ws, take, "ORDER_ACK", give_up, &mut counts)
-            .await
-            .is_none()
-        {
-            break;
+        let next_wake = match &pacer {
+            _ if !sending => drain_end,
+            Some(p) if maker_inflight < inflight_max => p.intended(k).min(deadline),
+            _ => deadline,
+        };
+        if wake.deadline() != next_wake {
+            wake.as_mut().reset(next_wake);
         }
-        k += 1;
+        tokio::select! {
+            biased;
+            frame = maker_ws.next() => match counts.receive(frame, "ORDER_ACK") {
+                Received::Answer(id, outcome) => {
+                    counts.record(outcome);
+                    maker_inflight = maker_inflight.saturating_sub(1);
+                    if outcome == Outcome::Ack && sending {
+                        let side = sides[(id & mask) as usize].opposite();
+                        let (_, frame) = taker_writer.order_through_mid(side, 1, "IOC");
+                        if taker_ws.send(frame).await.is_err() {
+                            counts.disconnects += 1;
+                            return counts;
+                        }
+                        taker_inflight += 1;
+                        counts.sent += 1;
+                    }
+                }
+                Received::Other => {}
+                Received::Closed => return counts,
+            },
+            frame = taker_ws.next() => match counts.receive(frame, "ORDER_ACK") {
+                Received::Answer(_, outcome) => {
+                    counts.record(outcome);
+                    taker_inflight = taker_inflight.saturating_sub(1);
+                }
+                Received::Other => {}
+                Received::Closed => return counts,
+            },
+            _ = &mut wake => {}
+        }
     }
+    counts.unanswered += (maker_inflight + taker_inflight) as u64;
     counts
 }

@@ -131,6 +131,28 @@ fn roundtrip_against_the_mock() {
 }
 
 #[test]
+fn malformed_frames_are_counted_not_fatal() {
+    let mock = MockExchange::start_garbling();
+    let url = mock.url();
+    let (_, json) = bench(&[
+        "pipeline",
+        "--url",
+        &url,
+        "--duration",
+        "0.3",
+        "--connections",
+        "2",
+        "--json",
+    ]);
+    let completed = u(&json, "completed");
+    assert!(completed > 0, "{json}");
+    assert_eq!(completed, u(&json, "latency_samples"));
+    assert_eq!(u(&json, "disconnects"), 0);
+    // Two bad frames follow every answer; the last few may be cut off by the end of the run.
+    assert!(u(&json, "malformed") >= completed, "{json}");
+}
+
+#[test]
 fn pipeline_unpaced_against_the_mock() {
     let mock = MockExchange::start();
     let url = mock.url();

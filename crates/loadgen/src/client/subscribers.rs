@@ -209,10 +209,14 @@ async fn subscriber(
         return false;
     }
     let mut local = FleetCounts::default();
+    // One stop future for the whole life of the connection: a fresh one per frame would register
+    // with (and leave) the channel's waiter list every time.
+    let stopped = stop.wait_for(|stopped| *stopped);
+    tokio::pin!(stopped);
     let open = loop {
         let first = tokio::select! {
             biased;
-            _ = stop.wait_for(|stopped| *stopped) => break true,
+            _ = &mut stopped => break true,
             frame = ws.next() => frame,
         };
         let mut next = Some(first);

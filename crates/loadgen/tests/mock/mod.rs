@@ -1,6 +1,7 @@
 //! A tiny mock exchange for the scenario tests: it answers PLACE_ORDER with ORDER_ACK (echoing
 //! `request_id`, and following every second order with a BALANCE_UPDATE, which clients must
-//! count and skip), SUBSCRIBE with SUBSCRIBED, and then sends one channel frame per subscription
+//! count and skip; a garbling mock also follows every order with an unparsable text frame and a
+//! binary frame), SUBSCRIBE with SUBSCRIBED, and then sends one channel frame per subscription
 //! every millisecond: MARKET_DATA (price 41234.56) for TICKER, TRADE for TRADES, ORDERBOOK_UPDATE for the books.
 
 use std::net::SocketAddr;
@@ -18,6 +19,15 @@ pub struct MockExchange {
 impl MockExchange {
     /// Starts the mock on 127.0.0.1 on its own thread and runtime.
     pub fn start() -> MockExchange {
+        MockExchange::start_with(false)
+    }
+
+    /// Starts a mock that also sends malformed frames after every order's answer.
+    pub fn start_garbling() -> MockExchange {
+        MockExchange::start_with(true)
+    }
+
+    fn start_with(garble: bool) -> MockExchange {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the mock");
         listener
             .set_nonblocking(true)
@@ -31,7 +41,7 @@ impl MockExchange {
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(listener).expect("tokio listener");
                 while let Ok((stream, _)) = listener.accept().await {
-                    tokio::spawn(connection(stream));
+                    tokio::spawn(connection(stream, garble));
                 }
             })
         });
@@ -44,7 +54,7 @@ impl MockExchange {
     }
 }
 
-async fn connection(stream: TcpStream) {
+async fn connection(stream: TcpStream, garble: bool) {
     let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };
@@ -54,6 +64,7 @@ async fn connection(stream: TcpStream) {
     let mut ticks = tokio::time::interval(Duration::from_millis(1));
     loop {
         let mut replies = Vec::new();
+        let mut garbage = false;
         tokio::select! {
             frame = ws.next() => {
                 let Some(Ok(Message::Text(text))) = frame else { return };
@@ -69,6 +80,7 @@ async fn connection(stream: TcpStream) {
                             "order_id": orders.to_string(),
                             "client_order_id": request["client_order_id"], "status": "OPEN",
                         }));
+                        garbage = garble;
                         if orders % 2 == 0 {
                             replies.push(serde_json::json!({
                                 "type": "BALANCE_UPDATE", "asset": "USD", "available": "1.00",
@@ -106,6 +118,17 @@ async fn connection(stream: TcpStream) {
             reply["seq"] = seq.into();
             if ws.feed(Message::text(reply.to_string())).await.is_err() {
                 return;
+            }
+        }
+        if garbage {
+            let bad = [
+                Message::text("}{ not json \"request_id\":"),
+                Message::binary(vec![0xff, 0x00, 0x7b]),
+            ];
+            for frame in bad {
+                if ws.feed(frame).await.is_err() {
+                    return;
+                }
             }
         }
         if ws.flush().await.is_err() {
