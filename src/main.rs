@@ -3,6 +3,8 @@
 //! `exchange-sim` (or `exchange-sim serve`) runs the exchange; `exchange-sim bench ...` runs the
 //! load generator and the engine benchmark.
 
+mod bench_engine;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,6 +28,17 @@ struct Cli {
 enum Command {
     /// Run the exchange server (the default).
     Serve(ServeArgs),
+    /// Measure: the engine alone, or a server over the wire protocol.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// The matching engine alone on one core: operations/s and per-operation latency.
+    Engine(bench_engine::EngineArgs),
+    #[command(flatten)]
+    Wire(loadgen::BenchCommand),
 }
 
 #[derive(clap::Args, Clone, Default)]
@@ -51,6 +64,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(args)) => serve(args),
+        Some(Command::Bench(BenchCommand::Engine(args))) => {
+            bench_engine::run(&args);
+            ExitCode::SUCCESS
+        }
+        Some(Command::Bench(BenchCommand::Wire(cmd))) => match loadgen::run(cmd) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("exchange-sim bench: {e}");
+                ExitCode::FAILURE
+            }
+        },
         None => serve(cli.serve),
     }
 }

@@ -89,7 +89,9 @@ pub(crate) fn parse_scaled(s: &str, scale: u32) -> Result<i128, ParseError> {
 }
 
 /// Appends `magnitude * 10^-scale` with exactly `scale` decimals, with `-` first when `negative`.
-pub(crate) fn write_scaled(negative: bool, magnitude: u128, scale: u32, out: &mut String) {
+/// Appends `magnitude * 10^-scale` (with `-` when `negative` and non-zero), exactly `scale`
+/// decimals, without going through `fmt`.
+pub fn write_scaled(negative: bool, magnitude: u128, scale: u32, out: &mut String) {
     let mut buf = [0u8; 40];
     let mut n = 0;
     let mut v = magnitude;

@@ -38,8 +38,6 @@
 //! realizes the difference with the trade notional of the closed quantity; crossing zero opens the
 //! rest at the trade price. Position quantities and PnL saturate rather than overflow.
 
-use std::collections::VecDeque;
-
 use rustc_hash::FxHashMap;
 use thiserror::Error;
 
@@ -50,6 +48,7 @@ use crate::event::{
     BalanceChanged, BookLevelChanged, Event, Fill, OrderAccepted, OrderAmended, OrderClosed,
     PositionChanged, Trade,
 };
+use crate::history::Ring;
 use crate::symbol::{AssetSpec, Symbol, SymbolSpec};
 use crate::types::*;
 
@@ -107,18 +106,18 @@ struct Account {
     open_tail: u32,
     /// client_order_id of each open order that has one.
     client_ids: FxHashMap<ClientOrderId, OrderId>,
-    closed: VecDeque<Order>,
-    fills: VecDeque<Fill>,
+    closed: Ring<Order>,
+    fills: Ring<Fill>,
 }
 
 /// One symbol's book and counters.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Market {
     book: Book,
     book_seq: u64,
     trade_seq: u64,
     last_price: Option<Price>,
-    trades: VecDeque<Trade>,
+    trades: Ring<Trade>,
 }
 
 /// An order the command names: open (slab node) or closed (still in the history).
@@ -156,17 +155,6 @@ fn set_status(order: &mut Order, next: OrderStatus) {
         order.id
     );
     order.status = next;
-}
-
-/// Pushes to a bounded history, forgetting the oldest beyond `limit`.
-fn push_bounded<T>(queue: &mut VecDeque<T>, item: T, limit: usize) {
-    if limit == 0 {
-        return;
-    }
-    while queue.len() >= limit {
-        queue.pop_front();
-    }
-    queue.push_back(item);
 }
 
 /// `value * num / den` rounded toward zero, falling back to a coarser order of operations when
@@ -327,7 +315,16 @@ impl Engine {
                 base_units_per_lot,
             });
         }
-        let markets = symbols.iter().map(|_| Market::default()).collect();
+        let markets = symbols
+            .iter()
+            .map(|_| Market {
+                book: Book::default(),
+                book_seq: 0,
+                trade_seq: 0,
+                last_price: None,
+                trades: Ring::new(config.trades_per_symbol),
+            })
+            .collect();
         let n_assets = assets.len();
         Ok(Engine {
             config,
@@ -393,8 +390,8 @@ impl Engine {
             open_head: NIL,
             open_tail: NIL,
             client_ids: FxHashMap::default(),
-            closed: VecDeque::new(),
-            fills: VecDeque::new(),
+            closed: Ring::new(self.config.closed_orders_per_account),
+            fills: Ring::new(self.config.fills_per_account),
         });
         id
     }
@@ -741,7 +738,7 @@ impl Engine {
                     return Err(format!("account {a}: client id {c} maps to no open order"));
                 }
             }
-            for o in &acct.closed {
+            for o in acct.closed.iter() {
                 if o.filled_qty > o.qty || !o.status.is_terminal() {
                     return Err(format!(
                         "closed order {} is {:?} with {:?} of {:?}",
@@ -852,9 +849,8 @@ impl Engine {
     }
 
     fn remember_closed(&mut self, order: Order) {
-        let limit = self.config.closed_orders_per_account;
         if let Some(acct) = self.accounts.get_mut(order.account.0 as usize) {
-            push_bounded(&mut acct.closed, order, limit);
+            acct.closed.push(order);
         }
     }
 
@@ -1445,15 +1441,13 @@ impl Engine {
                 ts_ns,
                 account_seq: self.next_seq(order.account),
             };
-            let limit = self.config.fills_per_account;
             if let Some(a) = self.accounts.get_mut(order.account.0 as usize) {
-                push_bounded(&mut a.fills, fill, limit);
+                a.fills.push(fill);
             }
             out.push(Event::Fill(fill));
         }
 
         // The trade, and the maker's level.
-        let trades_limit = self.config.trades_per_symbol;
         let Some(market) = self.markets.get_mut(sym_idx) else {
             return;
         };
@@ -1471,7 +1465,7 @@ impl Engine {
             taker_account: taker.account,
             ts_ns,
         };
-        push_bounded(&mut market.trades, trade, trades_limit);
+        market.trades.push(trade);
         out.push(Event::Trade(trade));
         let level_qty = if maker.remaining_qty().0 == 0 {
             // The node still holds the pre-fill order, so detaching takes exactly this fill's

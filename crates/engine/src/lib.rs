@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod flow;
+mod history;
 pub mod symbol;
 pub mod types;
 

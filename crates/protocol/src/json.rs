@@ -54,14 +54,29 @@ impl<'a> ObjectWriter<'a> {
     /// An unsigned integer field.
     pub fn u64(&mut self, key: &str, value: u64) -> &mut Self {
         self.key(key);
-        let _ = write!(self.out, "{value}");
+        self.out
+            .push_str(crate::itoa_buf::Buffer::new().format(value));
+        self
+    }
+
+    /// An unsigned integer field written as a string (ids: `"order_id":"42"`).
+    pub fn u64_str(&mut self, key: &str, value: u64) -> &mut Self {
+        self.key(key);
+        self.out.push('"');
+        self.out
+            .push_str(crate::itoa_buf::Buffer::new().format(value));
+        self.out.push('"');
         self
     }
 
     /// A signed integer field.
     pub fn i64(&mut self, key: &str, value: i64) -> &mut Self {
         self.key(key);
-        let _ = write!(self.out, "{value}");
+        if value < 0 {
+            self.out.push('-');
+        }
+        self.out
+            .push_str(crate::itoa_buf::Buffer::new().format(value.unsigned_abs()));
         self
     }
 
@@ -93,6 +108,11 @@ impl<'a> ObjectWriter<'a> {
 /// Appends `s` as a JSON string literal.
 pub fn write_escaped(s: &str, out: &mut String) {
     out.push('"');
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),

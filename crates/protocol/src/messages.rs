@@ -58,23 +58,7 @@ pub fn status_str(s: OrderStatus) -> &'static str {
 
 /// Appends an amount with `decimals` decimals (`-` for negatives).
 pub fn write_amount(decimals: u32, amount: i128, out: &mut String) {
-    use std::fmt::Write;
-    if amount < 0 {
-        out.push('-');
-    }
-    let abs = amount.unsigned_abs();
-    if decimals == 0 {
-        let _ = write!(out, "{abs}");
-        return;
-    }
-    let scale = 10u128.pow(decimals);
-    let _ = write!(
-        out,
-        "{}.{:0width$}",
-        abs / scale,
-        abs % scale,
-        width = decimals as usize
-    );
+    engine::decimal::write_scaled(amount < 0, amount.unsigned_abs(), decimals, out);
 }
 
 fn request_id(w: &mut ObjectWriter<'_>, id: Option<&RequestId>) {
@@ -139,7 +123,7 @@ pub fn order_fields(w: &mut ObjectWriter<'_>, catalog: &Catalog, order: &Order) 
     let Some(symbol) = catalog.symbol(order.symbol) else {
         return;
     };
-    w.str_with("order_id", |o| o.push_str(&order.id.0.to_string()))
+    w.u64_str("order_id", order.id.0)
         .opt_str(
             "client_order_id",
             order.client_order_id.as_ref().map(|c| c.as_str()),
@@ -221,8 +205,8 @@ pub fn order_fill(out: &mut String, catalog: &Catalog, fill: &Fill) {
     };
     let mut w = ObjectWriter::new(out);
     w.str("type", "ORDER_FILL")
-        .str_with("fill_id", |o| o.push_str(&fill.fill_id.0.to_string()))
-        .str_with("order_id", |o| o.push_str(&fill.order_id.0.to_string()))
+        .u64_str("fill_id", fill.fill_id.0)
+        .u64_str("order_id", fill.order_id.0)
         .opt_str(
             "client_order_id",
             fill.client_order_id.as_ref().map(|c| c.as_str()),
@@ -261,7 +245,7 @@ pub fn order_cancel(
     let mut w = ObjectWriter::new(out);
     w.str("type", "ORDER_CANCEL");
     request_id(&mut w, rid);
-    w.str_with("order_id", |o| o.push_str(&closed.order_id.0.to_string()))
+    w.u64_str("order_id", closed.order_id.0)
         .opt_str(
             "client_order_id",
             closed.client_order_id.as_ref().map(|c| c.as_str()),
@@ -295,7 +279,7 @@ pub fn order_amended(
     let mut w = ObjectWriter::new(out);
     w.str("type", "ORDER_AMENDED");
     request_id(&mut w, rid);
-    w.str_with("order_id", |o| o.push_str(&amended.order_id.0.to_string()))
+    w.u64_str("order_id", amended.order_id.0)
         .opt_str(
             "client_order_id",
             amended.client_order_id.as_ref().map(|c| c.as_str()),

@@ -1,18 +1,31 @@
 //! ISO-8601 UTC timestamps (`2026-11-28T04:05:06.123456Z`) from nanoseconds since the epoch.
 
-/// Appends `ts_ns` as ISO-8601 UTC with microseconds and a trailing `Z`.
+/// Appends `ts_ns` as ISO-8601 UTC with microseconds and a trailing `Z`
+/// (`2026-11-28T04:05:06.123456Z`), without going through `fmt`: it is on every message.
 pub fn write_iso8601(ts_ns: u64, out: &mut String) {
     let secs = ts_ns / 1_000_000_000;
     let micros = (ts_ns % 1_000_000_000) / 1_000;
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    let (hh, mm, ss) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    use std::fmt::Write;
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{micros:06}Z"
-    );
+    let mut buf = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut value: u64| {
+        for i in (at..at + width).rev() {
+            if let Some(b) = buf.get_mut(i) {
+                *b = b'0' + (value % 10) as u8;
+            }
+            value /= 10;
+        }
+    };
+    put(0, 4, y.clamp(0, 9999) as u64);
+    put(5, 2, m as u64);
+    put(8, 2, d as u64);
+    put(11, 2, rem / 3600);
+    put(14, 2, (rem % 3600) / 60);
+    put(17, 2, rem % 60);
+    put(20, 6, micros);
+    // Only ASCII digits were written into an ASCII template.
+    out.push_str(std::str::from_utf8(&buf).unwrap_or("1970-01-01T00:00:00.000000Z"));
 }
 
 /// ISO-8601 UTC text of `ts_ns`.

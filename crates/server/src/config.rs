@@ -104,13 +104,29 @@ pub struct ExchangeConfig {
     /// Self-trade prevention for orders that name none.
     pub self_trade_prevention: String,
     /// Price models (`model_type`, `drift`, `volatility`, ...), once for all or per symbol.
-    pub pricing_model: Option<serde_json::Value>,
-    /// Synthetic market makers.
-    pub market_makers: Option<serde_json::Value>,
-    /// Synthetic taker flow.
-    pub taker_flow: Option<serde_json::Value>,
+    pub pricing_model: market::PricingModels,
+    /// Synthetic market makers quoting a ladder around the model price.
+    pub market_makers: market::MarketMakerConfig,
+    /// Synthetic taker orders trading against the book.
+    pub taker_flow: market::TakerFlowConfig,
+    /// OHLCV candle history.
+    pub candles: market::CandleConfig,
+    /// What paces the market: `wall` (every `tick_interval` of real time) or `manual` (only
+    /// [`crate::ExchangeServer::advance_market`], for tests that step the market by hand).
+    pub clock: ClockMode,
     /// History kept for queries and resume.
     pub history: HistoryConfig,
+}
+
+/// What paces the market and the ticker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockMode {
+    /// A tick every `tick_interval` seconds of real time.
+    #[default]
+    Wall,
+    /// Ticks only when the embedding program asks for them.
+    Manual,
 }
 
 /// A decimal given as a JSON number or a string (strings are exact; prefer them).
@@ -256,9 +272,11 @@ impl Default for ExchangeConfig {
             symbol_specs: BTreeMap::new(),
             fees: FeesConfig::default(),
             self_trade_prevention: "EXPIRE_TAKER".into(),
-            pricing_model: None,
-            market_makers: None,
-            taker_flow: None,
+            pricing_model: market::PricingModels::default(),
+            market_makers: market::MarketMakerConfig::default(),
+            taker_flow: market::TakerFlowConfig::default(),
+            candles: market::CandleConfig::default(),
+            clock: ClockMode::Wall,
             history: HistoryConfig::default(),
         }
     }
@@ -378,6 +396,13 @@ impl Config {
                 ));
             }
         }
+        let market = self.market_config();
+        market.validate("exchange").map_err(|e| ConfigError {
+            path: e.path.clone(),
+            reason: e.reason.clone(),
+        })?;
+        let system = market.system_account_names();
+        let market_on = !system.is_empty();
         let mut keys = std::collections::HashSet::new();
         for (name, account) in &self.accounts {
             if account.api_key.is_empty() {
@@ -392,14 +417,32 @@ impl Config {
                     "is used by another account",
                 ));
             }
-            if name.starts_with("anon-") || name.starts_with("mm-") || name.starts_with("taker-") {
+            if name.starts_with("anon-") || system.contains(name) {
                 return Err(ConfigError::new(
                     format!("accounts.{name}"),
-                    "names starting anon-, mm- or taker- are reserved",
+                    "is reserved (anonymous accounts are anon-N; system accounts are the market's)",
+                ));
+            }
+        }
+        for symbol in &self.exchange.symbols {
+            if market_on && !self.exchange.initial_prices.contains_key(symbol) {
+                return Err(ConfigError::new(
+                    format!("exchange.initial_prices.{symbol}"),
+                    "the market needs an initial price for every symbol",
                 ));
             }
         }
         Ok(())
+    }
+
+    /// The market's part of the configuration.
+    pub fn market_config(&self) -> market::MarketConfig {
+        market::MarketConfig {
+            pricing_model: self.exchange.pricing_model.clone(),
+            market_makers: self.exchange.market_makers.clone(),
+            taker_flow: self.exchange.taker_flow.clone(),
+            candles: self.exchange.candles.clone(),
+        }
     }
 
     /// The engine's set-up derived from `exchange.*`.

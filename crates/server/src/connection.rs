@@ -54,18 +54,6 @@ const WRITE_BATCH: usize = 64;
 /// the socket is dropped without it.
 pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The WebSocket write buffer: frames collect up to this size before they are written to the
-/// socket (the writer also flushes after every batch).
-///
-/// What a connection that stopped reading can hold, at most: its outbound queue
-/// (`server.limits.outbound_queue_frames` frames, market data shared between subscribers), this
-/// buffer plus one frame (the writer waits for the socket before it buffers the next frame), and
-/// the kernel's socket buffer. A full queue makes it a slow consumer.
-pub const WRITE_BUFFER_BYTES: usize = 64 * 1024;
-/// A hard ceiling on the write buffer in case the back-pressure above ever failed: the buffer
-/// plus the largest answer (GET_FILLS of 10,000 fills is about 4 MiB).
-pub const MAX_WRITE_BUFFER_BYTES: usize = WRITE_BUFFER_BYTES + 32 * 1024 * 1024;
-
 /// Runs a connection to its end, then tells the engine thread it is gone.
 pub async fn run(socket: WebSocket, conn: ConnId, addr: SocketAddr, ctx: Arc<ConnContext>) {
     let queue = ctx.config.server.limits.outbound_queue_frames;

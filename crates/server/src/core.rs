@@ -55,6 +55,11 @@ pub enum Input {
     },
     /// The market clock ticked.
     Tick,
+    /// Advance the market by this many ticks, then answer (manual clock).
+    AdvanceMarket {
+        ticks: u64,
+        done: oneshot::Sender<()>,
+    },
     /// An account's dead man's switch may be due.
     DeadMansSwitch { account: AccountId, generation: u64 },
     /// A connection reached the notice time (`close: false`) or the end (`close: true`) of its
@@ -84,14 +89,27 @@ pub struct RestAuth {
 pub enum RestCall {
     Health,
     Symbols,
-    Orderbook { symbol: String, depth: usize },
-    Trades { symbol: String, limit: usize },
-    Ticker { symbol: Option<String> },
+    Orderbook {
+        symbol: String,
+        depth: usize,
+    },
+    Trades {
+        symbol: String,
+        limit: usize,
+    },
+    Ticker {
+        symbol: Option<String>,
+    },
     Accounts,
     Balances(RestAuth),
     Orders(RestAuth),
     Order(RestAuth, String),
     Fills(RestAuth),
+    Candles {
+        symbol: String,
+        interval: String,
+        limit: usize,
+    },
 }
 
 /// A REST answer: HTTP status and JSON body.
@@ -179,6 +197,17 @@ pub struct Core {
     inputs: mpsc::Sender<Input>,
     started_ns: u64,
     seqs: Arc<crate::connection::SharedSeqs>,
+    /// The synthetic market, if any part of it is enabled.
+    market: Option<market::Market>,
+    /// The market's own clock: advanced by exactly one tick interval per tick, so that the same
+    /// seed gives the same market whatever the scheduling jitter.
+    market_clock_ns: u64,
+    tick_ns: u64,
+    market_commands: Vec<Command>,
+    candles: market::Candles,
+    candle_subs: HashMap<(SymbolId, market::Interval), Vec<ConnId>>,
+    /// A reused buffer for rendering messages.
+    scratch: String,
 }
 
 /// Nanoseconds since the Unix epoch.
@@ -201,6 +230,7 @@ impl Core {
     /// Builds the engine and the configured accounts, funded.
     pub fn new(
         config: Arc<Config>,
+        market_seed: u64,
         rng: ChaCha8Rng,
         runtime: tokio::runtime::Handle,
         inputs: mpsc::Sender<Input>,
@@ -252,6 +282,13 @@ impl Core {
             inputs,
             started_ns: now_ns(),
             seqs: Arc::new(crate::connection::SharedSeqs::new(0)),
+            market: None,
+            market_clock_ns: now_ns(),
+            tick_ns: (config.exchange.tick_interval * 1e9).round() as u64,
+            market_commands: Vec::new(),
+            candles: market::Candles::new(config.exchange.candles.history_limit),
+            candle_subs: HashMap::new(),
+            scratch: String::with_capacity(1024),
         };
         for (name, account) in &config.accounts {
             let mut funds = Vec::new();
@@ -279,7 +316,62 @@ impl Core {
                 &funds,
             );
         }
+        core.start_market(market_seed)?;
         Ok(core)
+    }
+
+    /// Creates the system accounts, builds the market and funds it.
+    fn start_market(&mut self, seed: u64) -> Result<(), CoreError> {
+        let market_config = self.config.market_config();
+        let names = market_config.system_account_names();
+        if names.is_empty() {
+            return Ok(());
+        }
+        let accounts: Vec<AccountId> = names
+            .into_iter()
+            .map(|name| self.open_system_account(name, &[]))
+            .collect();
+        let catalog = self.catalog.clone();
+        let mut symbols = Vec::new();
+        for (i, symbol) in catalog.symbols().iter().enumerate() {
+            let name = &symbol.spec.name;
+            let path = format!("exchange.initial_prices.{name}");
+            let text = self
+                .config
+                .exchange
+                .initial_prices
+                .get(name)
+                .map(|v| v.text())
+                .ok_or_else(|| crate::config::ConfigError {
+                    path: path.clone(),
+                    reason: "the market needs an initial price".into(),
+                })?;
+            let initial_price =
+                symbol
+                    .parse_price(&text)
+                    .map_err(|e| crate::config::ConfigError {
+                        path,
+                        reason: format!("{text:?}: {e}"),
+                    })?;
+            symbols.push(market::MarketSymbol {
+                id: SymbolId(i as u32),
+                symbol,
+                initial_price,
+            });
+        }
+        let market = market_config
+            .build("exchange", &symbols, &accounts, seed)
+            .map_err(|e| crate::config::ConfigError {
+                path: e.path,
+                reason: e.reason,
+            })?;
+        let mut sink = Vec::new();
+        for cmd in market.funding_commands() {
+            // Funding is not news to anyone: its events are not sent.
+            let _ = self.engine.execute(&cmd, now_ns(), &mut sink);
+        }
+        self.market = Some(market);
+        Ok(())
     }
 
     /// The symbols and assets, for the connections' request parsing.
@@ -299,13 +391,37 @@ impl Core {
     }
 
     /// Runs until [`Input::Shutdown`] or until every sender is gone.
+    ///
+    /// When the queue runs dry the thread polls it a little longer before it sleeps: under load
+    /// the next request is usually microseconds away, and a futex sleep and wake-up would cost
+    /// more than the wait.
     pub fn run(mut self, mut inputs: mpsc::Receiver<Input>) {
         self.spawn_housekeeping();
-        while let Some(input) = inputs.blocking_recv() {
+        loop {
+            let input = match self.poll_briefly(&mut inputs) {
+                Some(input) => input,
+                None => match inputs.blocking_recv() {
+                    Some(input) => input,
+                    None => break,
+                },
+            };
             if !self.handle(input) {
                 break;
             }
         }
+    }
+
+    /// The next input if one arrives within a short spin.
+    fn poll_briefly(&self, inputs: &mut mpsc::Receiver<Input>) -> Option<Input> {
+        const SPINS: u32 = 2_000;
+        for _ in 0..SPINS {
+            match inputs.try_recv() {
+                Ok(input) => return Some(input),
+                Err(mpsc::error::TryRecvError::Empty) => std::hint::spin_loop(),
+                Err(mpsc::error::TryRecvError::Disconnected) => return None,
+            }
+        }
+        None
     }
 
     /// Handles one input; `false` means stop.
@@ -342,6 +458,12 @@ impl Core {
                 let _ = reply.send(self.rest(call));
             }
             Input::Tick => self.tick(),
+            Input::AdvanceMarket { ticks, done } => {
+                for _ in 0..ticks {
+                    self.tick();
+                }
+                let _ = done.send(());
+            }
             Input::DeadMansSwitch {
                 account,
                 generation,
@@ -453,6 +575,9 @@ impl Core {
             .is_some_and(|c| c.cancel_on_disconnect);
         let account = self.unbind(conn);
         self.sessions.release(conn, now_ns());
+        for list in self.candle_subs.values_mut() {
+            list.retain(|&x| x != conn);
+        }
         if let Some(c) = self.conns.remove(&conn) {
             if let Some(timer) = &c.age_timer {
                 timer.abort();
@@ -613,24 +738,31 @@ impl Core {
         write: impl Fn(&mut String, Option<&RequestId>),
     ) {
         let latest = self.events_last_seq(account);
-        let Some(info) = self.accounts.get_mut(account.0 as usize) else {
+        let Some(info) = self.accounts.get(account.0 as usize) else {
             return;
         };
         if let Some(seq) = latest {
             info.seq.store(seq, Ordering::Relaxed);
         }
         let mut plain: Option<Arc<str>> = None;
-        if let Some(buffer) = info.resume.as_mut() {
-            let mut s = String::new();
-            write(&mut s, None);
-            let body: Arc<str> = s.into();
-            buffer.push(
-                account_seq,
-                now_ns(),
-                Frame::private(msg_type, body.clone()),
-            );
+        if info.resume.is_some() {
+            let body = self.render(|s| write(s, None));
+            if let Some(buffer) = self
+                .accounts
+                .get_mut(account.0 as usize)
+                .and_then(|i| i.resume.as_mut())
+            {
+                buffer.push(
+                    account_seq,
+                    now_ns(),
+                    Frame::private(msg_type, body.clone()),
+                );
+            }
             plain = Some(body);
         }
+        let Some(info) = self.accounts.get(account.0 as usize) else {
+            return;
+        };
         if info.conns.is_empty() {
             return;
         }
@@ -638,22 +770,32 @@ impl Core {
         for conn in conns {
             match direct {
                 Some((d, rid)) if d == conn && rid.is_some() => {
-                    let mut s = String::new();
-                    write(&mut s, rid);
-                    self.send(conn, Frame::private(msg_type, s));
+                    let body = self.render(|s| write(s, rid));
+                    self.send(conn, Frame::private(msg_type, body));
                 }
                 _ => {
-                    let body = plain
-                        .get_or_insert_with(|| {
-                            let mut s = String::new();
-                            write(&mut s, None);
-                            s.into()
-                        })
-                        .clone();
+                    let body = match &plain {
+                        Some(body) => body.clone(),
+                        None => {
+                            let body = self.render(|s| write(s, None));
+                            plain = Some(body.clone());
+                            body
+                        }
+                    };
                     self.send(conn, Frame::private(msg_type, body));
                 }
             }
         }
+    }
+
+    /// Renders a message in the reused scratch buffer and shares it.
+    fn render(&mut self, write: impl FnOnce(&mut String)) -> Arc<str> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        write(&mut scratch);
+        let body: Arc<str> = Arc::from(scratch.as_str());
+        self.scratch = scratch;
+        body
     }
 
     fn events_last_seq(&self, account: AccountId) -> Option<u64> {
@@ -1123,6 +1265,13 @@ impl Core {
                 if let Some(list) = self.subs.get_mut(&key) {
                     list.retain(|&x| x != conn);
                 }
+                if let (Channel::Candles, Some(symbol)) = key {
+                    for ((sym, _), list) in self.candle_subs.iter_mut() {
+                        if *sym == symbol {
+                            list.retain(|&x| x != conn);
+                        }
+                    }
+                }
                 let mut s = String::new();
                 msg::subscription(
                     &mut s,
@@ -1421,6 +1570,25 @@ impl Core {
         interval: Option<String>,
     ) {
         let key = (channel, symbol);
+        if let (Channel::Candles, Some(symbol)) = (channel, symbol) {
+            let name = interval.as_deref().unwrap_or("1m");
+            let Some(iv) = market::Interval::parse(name) else {
+                let mut s = String::new();
+                msg::error(
+                    &mut s,
+                    rid,
+                    ErrorCode::InvalidField,
+                    &format!("interval {name:?}: intervals are 1m, 5m, 15m, 1h, 1d"),
+                    "{\"field\":\"interval\"}",
+                );
+                self.send_body(conn, "ERROR", s);
+                return;
+            };
+            let list = self.candle_subs.entry((symbol, iv)).or_default();
+            if !list.contains(&conn) {
+                list.push(conn);
+            }
+        }
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -1644,6 +1812,11 @@ impl Core {
         let result = self.engine.execute(&cmd, ts, &mut events);
         if result.is_ok() {
             self.route(conn, rid, &cmd, &events, ts);
+            if let Some(market) = &mut self.market {
+                for event in &events {
+                    market.on_event(event);
+                }
+            }
         }
         self.events = events;
         result
@@ -1725,6 +1898,8 @@ impl Core {
                         msg::trade(&mut s, &catalog, t);
                         self.publish(Channel::Trades, t.symbol, "TRADE", s);
                     }
+                    let updates = self.candles.on_trade(t);
+                    self.publish_candles(&updates);
                 }
                 Event::BookLevel(l) => {
                     if let Some(a) = self.seqs.book.get(l.symbol.0 as usize) {
@@ -1865,6 +2040,19 @@ impl Core {
     }
 
     fn tick(&mut self) {
+        self.market_clock_ns += self.tick_ns;
+        if let Some(market) = &mut self.market {
+            let mut commands = std::mem::take(&mut self.market_commands);
+            commands.clear();
+            market.step_into(self.market_clock_ns, &mut commands);
+            for cmd in &commands {
+                // The market's orders obey the same rules as anyone's; a refusal needs no answer.
+                let _ = self.run_command(None, None, *cmd);
+            }
+            self.market_commands = commands;
+        }
+        let updates = self.candles.on_time(now_ns());
+        self.publish_candles(&updates);
         let ts = now_ns();
         for i in 0..self.catalog.symbols().len() {
             let symbol = SymbolId(i as u32);
@@ -1873,6 +2061,31 @@ impl Core {
                 self.publish(Channel::Ticker, symbol, "MARKET_DATA", body);
             }
         }
+    }
+
+    fn publish_candles(&mut self, updates: &[market::CandleUpdate]) {
+        for update in updates {
+            let key = (update.candle.symbol, update.candle.interval);
+            let Some(list) = self.candle_subs.get(&key) else {
+                continue;
+            };
+            if list.is_empty() {
+                continue;
+            }
+            let list = list.clone();
+            let body: Arc<str> = candle_body(&self.catalog, &update.candle, update.closed).into();
+            for conn in list {
+                self.send(
+                    conn,
+                    Frame::market("CANDLE", Channel::Candles, body.clone()),
+                );
+            }
+        }
+    }
+
+    /// The synthetic market's current model price of a symbol.
+    pub fn model_price(&self, symbol: SymbolId) -> Option<engine::Price> {
+        self.market.as_ref()?.model_price(symbol)
     }
 
     // ----- REST --------------------------------------------------------------------------
@@ -2079,6 +2292,31 @@ impl Core {
                 msg::order_fields(&mut w, &catalog, &order);
                 w.end();
             }
+            RestCall::Candles {
+                symbol,
+                interval,
+                limit,
+            } => {
+                let id = self.rest_symbol(&symbol)?;
+                let iv = market::Interval::parse(&interval).ok_or_else(|| {
+                    rest_error(
+                        400,
+                        ErrorCode::InvalidField,
+                        "interval must be one of 1m, 5m, 15m, 1h, 1d",
+                    )
+                })?;
+                s.push('[');
+                let open = self.candles.candles(id, iv, limit);
+                let last = open.len().saturating_sub(1);
+                for (i, candle) in open.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    let closed = i < last || candle.close_ns() <= ts;
+                    s.push_str(&candle_body(&catalog, candle, closed));
+                }
+                s.push(']');
+            }
             RestCall::Fills(auth) => {
                 let account = self.rest_account(&auth)?;
                 let fills = self.engine.fills(account);
@@ -2099,6 +2337,34 @@ impl Core {
         }
         Ok(s)
     }
+}
+
+/// A CANDLE message (a channel frame, or an element of the REST list).
+fn candle_body(catalog: &Catalog, candle: &market::Candle, closed: bool) -> String {
+    let mut s = String::new();
+    let Some(sym) = catalog.symbol(candle.symbol) else {
+        return s;
+    };
+    let mut w = protocol::json::ObjectWriter::new(&mut s);
+    w.str("type", "CANDLE")
+        .str("channel", Channel::Candles.as_str())
+        .str("symbol", &sym.spec.name)
+        .str("interval", candle.interval.as_str())
+        .str_with("open_time", |o| {
+            protocol::time::write_iso8601(candle.open_ns, o)
+        })
+        .str_with("close_time", |o| {
+            protocol::time::write_iso8601(candle.close_ns(), o)
+        })
+        .str_with("open", |o| sym.write_price(candle.open, o))
+        .str_with("high", |o| sym.write_price(candle.high, o))
+        .str_with("low", |o| sym.write_price(candle.low, o))
+        .str_with("close", |o| sym.write_price(candle.close, o))
+        .str_with("volume", |o| sym.write_qty(candle.volume, o))
+        .u64("trades", candle.trades)
+        .bool("closed", closed);
+    w.end();
+    s
 }
 
 fn rest_error(status: u16, code: ErrorCode, message: &str) -> RestReply {

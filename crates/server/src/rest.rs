@@ -26,6 +26,7 @@ pub fn routes(inputs: mpsc::Sender<Input>) -> Router {
         .route("/orders", get(orders))
         .route("/orders/{order_id}", get(order))
         .route("/fills", get(fills))
+        .route("/candles", get(candles))
         .with_state(Arc::new(inputs))
 }
 
@@ -177,4 +178,21 @@ async fn order(
 
 async fn fills(State(inputs): Inputs, headers: HeaderMap, Query(params): Params) -> Response {
     ask(&inputs, RestCall::Fills(auth(&headers, &params))).await
+}
+
+async fn candles(State(inputs): Inputs, Query(params): Params) -> Response {
+    let call = (|| {
+        Ok(RestCall::Candles {
+            symbol: symbol(&params)?,
+            interval: params
+                .get("interval")
+                .cloned()
+                .unwrap_or_else(|| "1m".into()),
+            limit: number(&params, "limit", 100, 1_000)?,
+        })
+    })();
+    match call {
+        Ok(call) => ask(&inputs, call).await,
+        Err(r) => r,
+    }
 }

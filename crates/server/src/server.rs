@@ -36,6 +36,13 @@ pub enum ServerError {
     AlreadyStarted,
 }
 
+/// The WebSocket read chunk per connection.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Outgoing bytes gathered before a write to the socket.
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+/// The most outgoing bytes buffered for one connection before writes fail.
+const MAX_WRITE_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
 /// How many engine requests may wait before senders wait (back-pressure on connections).
 const ENGINE_QUEUE: usize = 65_536;
 
@@ -110,6 +117,7 @@ impl ExchangeServer {
         let (inputs_tx, inputs_rx) = mpsc::channel(ENGINE_QUEUE);
         let core = Core::new(
             config.clone(),
+            derive_seed(self.seed, "market"),
             ChaCha8Rng::seed_from_u64(derive_seed(self.seed, "sessions")),
             tokio::runtime::Handle::current(),
             inputs_tx.clone(),
@@ -159,6 +167,10 @@ impl ExchangeServer {
             .with_state(state)
             .nest("/api/v1", crate::rest::routes(inputs_tx.clone()));
         let mut stop = shutdown_rx.clone();
+        // Frames are small and latency matters: no Nagle delay on any connection.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let http = tokio::spawn(async move {
             let served = axum::serve(
                 listener,
@@ -174,7 +186,11 @@ impl ExchangeServer {
         });
         let tick = Duration::from_secs_f64(config.exchange.tick_interval);
         let tick_inputs = inputs_tx.clone();
+        let wall_clock = config.exchange.clock == crate::config::ClockMode::Wall;
         let ticker = tokio::spawn(async move {
+            if !wall_clock {
+                return;
+            }
             let mut interval = tokio::time::interval(tick);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -199,6 +215,23 @@ impl ExchangeServer {
             ticker,
         });
         Ok(local)
+    }
+
+    /// Advances the market and the ticker by `ticks` tick intervals and returns once they are
+    /// done (for `exchange.clock = "manual"`; with the wall clock these ticks come on top).
+    pub async fn advance_market(&self, ticks: u64) {
+        let Some(running) = &self.running else {
+            return;
+        };
+        let (done, finished) = tokio::sync::oneshot::channel();
+        if running
+            .inputs
+            .send(Input::AdvanceMarket { ticks, done })
+            .await
+            .is_ok()
+        {
+            let _ = finished.await;
+        }
     }
 
     /// The address the server listens on, once started.
@@ -237,10 +270,14 @@ async fn ws_handler(
     let limit = state.ctx.config.server.limits.max_frame_bytes;
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     let ctx = state.ctx.clone();
+    // Sized buffers, not the library's 128 KiB defaults: an idle connection should cost a few
+    // KiB, so that ten thousand fit in a small footprint. Writes beyond `write_buffer_size` are
+    // flushed, and a peer that does not read makes the writer wait (and its queue fill up).
     ws.max_message_size(limit)
         .max_frame_size(limit)
-        .write_buffer_size(crate::connection::WRITE_BUFFER_BYTES)
-        .max_write_buffer_size(crate::connection::MAX_WRITE_BUFFER_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES.max(limit * 2))
         .on_upgrade(move |socket| async move {
             crate::connection::run(socket, conn, addr, ctx).await;
             drop(permit);
