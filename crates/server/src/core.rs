@@ -451,7 +451,9 @@ impl Core {
             }
             Input::Close { conn } => self.close_conn(conn),
             Input::Request { conn, request } => {
-                self.resend_stream_resets(conn);
+                if !self.starved.is_empty() {
+                    self.resend_stream_resets(conn);
+                }
                 self.request(conn, request);
             }
             Input::Rest { call, reply } => {
@@ -2410,4 +2412,35 @@ pub const CONNECTION_AGE_CLOSE_CODE: u16 = 4000;
 pub fn age_notice_delay(age: std::time::Duration) -> std::time::Duration {
     age.mul_f64(0.9)
         .max(age.saturating_sub(std::time::Duration::from_secs(10)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_age_notice_comes_at_90_percent_or_10_s_before_whichever_is_later() {
+        let s = Duration::from_secs;
+        assert_eq!(
+            age_notice_delay(Duration::from_millis(500)),
+            Duration::from_millis(450)
+        );
+        assert_eq!(age_notice_delay(s(60)), s(54));
+        assert_eq!(age_notice_delay(s(100)), s(90));
+        assert_eq!(age_notice_delay(s(86_400)), s(86_390));
+    }
+
+    #[test]
+    fn a_starved_queue_needs_half_its_slots_free() {
+        let (tx, _rx) = mpsc::channel::<Outbound>(16);
+        assert!(has_room(&tx));
+        for _ in 0..8 {
+            tx.try_send(Outbound::Replay(Vec::new())).unwrap();
+        }
+        assert!(has_room(&tx));
+        tx.try_send(Outbound::Replay(Vec::new())).unwrap();
+        assert!(!has_room(&tx));
+        assert_eq!(private_reserve(16), 4);
+    }
 }
