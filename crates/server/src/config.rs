@@ -327,13 +327,13 @@ impl Config {
     /// Checks every value that serde cannot: numbers in range, decimals that parse, symbols that
     /// exist, and the fault and market sections.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !(self.server.heartbeat_interval > 0.0) {
+        if self.server.heartbeat_interval.is_nan() || self.server.heartbeat_interval <= 0.0 {
             return Err(ConfigError::new(
                 "server.heartbeat_interval",
                 "must be a positive number of seconds",
             ));
         }
-        if !(self.exchange.tick_interval >= 0.001) {
+        if self.exchange.tick_interval.is_nan() || self.exchange.tick_interval < 0.001 {
             return Err(ConfigError::new(
                 "exchange.tick_interval",
                 "must be at least 0.001 seconds",

@@ -1215,8 +1215,8 @@ impl Core {
                     .engine
                     .fills(account)
                     .into_iter()
-                    .filter(|f| symbol.is_none_or(|s| f.symbol == s))
-                    .filter(|f| since_fill_id.is_none_or(|since| f.fill_id.0 > since))
+                    .filter(|f| symbol.map_or(true, |s| f.symbol == s))
+                    .filter(|f| since_fill_id.map_or(true, |since| f.fill_id.0 > since))
                     .collect();
                 let mut s = String::new();
                 let mut w = protocol::json::ObjectWriter::new(&mut s);
@@ -1317,7 +1317,7 @@ impl Core {
                 self.engine
                     .closed_orders(account)
                     .into_iter()
-                    .filter(|o| symbol.is_none_or(|s| o.symbol == s)),
+                    .filter(|o| symbol.map_or(true, |s| o.symbol == s)),
             );
         }
         orders.retain(|o| match status {
