@@ -139,6 +139,9 @@ impl SlowClient {
 fn config_with(edit: impl FnOnce(&mut Config)) -> Config {
     let mut config = quiet_config();
     config.server.limits.max_messages_per_second = 1_000_000;
+    // A client that stops reading also stops answering pings: on a loaded machine a long flood
+    // must not end in a heartbeat timeout instead of the close under test.
+    config.server.heartbeat_interval = 3_600.0;
     edit(&mut config);
     config.validate().unwrap();
     config
@@ -516,11 +519,11 @@ async fn dead_mans_switch_re_arming_postpones_and_zero_disarms() {
 
 // ----- slow consumers -----------------------------------------------------------------------
 
-/// Makes market data: alice takes 0.00001 from bob's resting ask `ops` times (a trade and a book
-/// change each), reading her own events as she goes.
-async fn flood(alice: &mut Client, ops: usize) {
+/// Makes market data: the client takes 0.00001 from a resting ask at 50000 `ops` times (a
+/// trade and a book change each), reading its own events as it goes.
+async fn flood(taker: &mut Client, ops: usize) {
     for _ in 0..ops {
-        let ack = alice
+        let ack = taker
             .request(
                 json!({"type": "PLACE_ORDER", "symbol": "BTC/USD", "side": "BUY",
                             "order_type": "LIMIT", "price": "50000", "quantity": "0.00001",
@@ -573,6 +576,66 @@ async fn a_slow_consumer_is_disconnected_with_1008() {
     }
     // The others go on.
     assert_eq!(alice.request(json!({"type": "PING"})).await["type"], "PONG");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn private_events_are_never_dropped_a_slow_consumer_is_cut_and_resumes_them() {
+    let config = config_with(|c| {
+        c.server.limits.outbound_queue_frames = 16;
+        c.server.limits.slow_consumer = serde_json::from_value(json!("drop_market_data")).unwrap();
+    });
+    let (mut server, addr) = start(config).await;
+    let mut slow = SlowClient::connect(addr).await;
+    slow.send(json!({"type": "LOGIN", "account": "alice", "api_key": "alice-key"}))
+        .await;
+    let logged_in = slow.recv().await.unwrap();
+    let token = logged_in["resume_token"].as_str().unwrap().to_string();
+    let opening = logged_in["account_seq"].as_u64().unwrap();
+    slow.send(limit("SELL", "50000", "5")).await;
+    // Alice's ask takes bob's buys; she reads nothing until the server has let her go.
+    let mut bob = Client::login(addr, "bob").await;
+    until_connections(addr, 2).await;
+    let mut cut = false;
+    for _ in 0..200 {
+        flood(&mut bob, 100).await;
+        let (_, health) = rest(addr, "/api/v1/health", None).await;
+        if health["connections"] == 1 {
+            cut = true;
+            break;
+        }
+    }
+    assert!(cut, "the slow consumer was never cut off");
+    let mut seen = Vec::new();
+    let close = loop {
+        match slow.recv().await {
+            Ok(v) => seen.extend(account_seqs(&[v])),
+            Err(close) => break close,
+        }
+    };
+    assert_eq!(close, (1008, "slow consumer".to_string()));
+    let last_seen = seen.last().copied().unwrap_or(opening);
+    assert_eq!(
+        seen,
+        (opening + 1..=last_seen).collect::<Vec<_>>(),
+        "nothing dropped before the cut"
+    );
+
+    let mut again = Client::connect(addr).await;
+    again
+        .send(
+            json!({"type": "RESUME", "resume_token": token, "last_account_seq": last_seen,
+                     "request_id": 1}),
+        )
+        .await;
+    let mut replayed = Vec::new();
+    let resumed = again.recv_until("RESUMED", &mut replayed).await;
+    let current = rest_account_seq(addr, "alice-key").await;
+    assert_eq!(resumed["to"], current);
+    assert_eq!(
+        account_seqs(&replayed),
+        (last_seen + 1..=current).collect::<Vec<_>>()
+    );
     server.shutdown().await;
 }
 
