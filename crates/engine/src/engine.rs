@@ -1377,7 +1377,9 @@ impl Engine {
             (taker.account, base),
             (taker.account, quote),
         ];
-        let before = pairs.map(|(a, s)| self.balance(a, s));
+        // Which of `pairs` changed: what an order pays always moves (a lock or the available
+        // quote of a market buy); what it receives, unless the fee takes all of it.
+        let mut changed = [false; 4];
         let taker_symbol = taker.symbol;
 
         // Settle both sides.
@@ -1412,6 +1414,13 @@ impl Engine {
             if let Some(b) = self.balance_mut(order.account, recv_asset) {
                 b.available.0 += received - fee;
             }
+            let first = if is_maker { 0 } else { 2 };
+            let (pay_slot, recv_slot) = match order.side {
+                Side::Buy => (first + 1, first),
+                Side::Sell => (first, first + 1),
+            };
+            changed[pay_slot] = true;
+            changed[recv_slot] |= received != fee;
             order.filled_qty.0 += qty.0;
             order.cum_quote.0 += notional;
             order.updated_ns = ts_ns;
@@ -1484,11 +1493,17 @@ impl Engine {
         self.emit_level(taker.symbol, maker.side, price, level_qty, out);
 
         // Balances that changed, then positions.
+        if maker.account == taker.account {
+            // One account on both sides: its base and quote each moved once per side.
+            changed = [
+                changed[0] | changed[2],
+                changed[1] | changed[3],
+                false,
+                false,
+            ];
+        }
         for (i, (account, asset)) in pairs.iter().enumerate() {
-            if pairs[..i].contains(&(*account, *asset)) {
-                continue;
-            }
-            if self.balance(*account, *asset) != before[i] {
+            if changed[i] {
                 self.emit_balance(*account, *asset, out);
             }
         }
