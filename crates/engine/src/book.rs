@@ -12,6 +12,12 @@ use rustc_hash::FxHashMap;
 
 use crate::types::{Level, Order, OrderId, Price, Qty, Side};
 
+/// A level total as the wire carries it: an `i64` quantity, saturated in the absurd case of a
+/// level holding more than `i64::MAX` lots in total.
+pub(crate) fn published(qty: i128) -> i64 {
+    i64::try_from(qty).unwrap_or(i64::MAX)
+}
+
 /// "No node": the end of a linked list.
 pub(crate) const NIL: u32 = u32::MAX;
 
@@ -35,8 +41,9 @@ pub(crate) struct LevelQueue {
     pub price: Price,
     pub head: u32,
     pub tail: u32,
-    /// Sum of the remaining quantity of the orders at this level.
-    pub qty: i64,
+    /// Sum of the remaining quantity of the orders at this level, in `i128` so that no number of
+    /// orders can overflow it (published through [`published`]).
+    pub qty: i128,
     pub count: u32,
 }
 
@@ -83,7 +90,7 @@ impl Book {
     fn public(&self, idx: u32) -> Option<Level> {
         self.level(idx).map(|l| Level {
             price: l.price,
-            qty: Qty(l.qty),
+            qty: Qty(published(l.qty)),
             order_count: l.count,
         })
     }
@@ -142,7 +149,7 @@ impl Book {
             node.level = level_idx;
             node.prev = tail;
             node.next = NIL;
-            level.qty += node.order.remaining_qty().0;
+            level.qty += i128::from(node.order.remaining_qty().0);
         }
         match slab.get_mut(tail) {
             Some(t) => t.next = idx,
@@ -150,7 +157,7 @@ impl Book {
         }
         level.tail = idx;
         level.count += 1;
-        level.qty
+        published(level.qty)
     }
 
     /// Unlinks node `idx` (still holding its remaining quantity) from its level, removing the
@@ -170,10 +177,10 @@ impl Book {
             Some(n) => n.prev = node.prev,
             None => level.tail = node.prev,
         }
-        level.qty -= node.order.remaining_qty().0;
+        level.qty -= i128::from(node.order.remaining_qty().0);
         level.count -= 1;
         if level.count > 0 {
-            return level.qty;
+            return published(level.qty);
         }
         let price = level.price;
         self.side_mut(node.order.side).remove(&price);
@@ -185,8 +192,8 @@ impl Book {
     pub fn reduce(&mut self, level_idx: u32, qty: i64) -> i64 {
         match self.levels.get_mut(level_idx as usize) {
             Some(level) => {
-                level.qty -= qty;
-                level.qty
+                level.qty -= i128::from(qty);
+                published(level.qty)
             }
             None => 0,
         }

@@ -675,7 +675,7 @@ impl Engine {
                             level.price
                         ));
                     }
-                    let (mut qty, mut count, mut prev) = (0i64, 0u32, NIL);
+                    let (mut qty, mut count, mut prev) = (0i128, 0u32, NIL);
                     let mut idx = level.head;
                     while let Some(node) = self.slab.get(idx) {
                         let o = &node.order;
@@ -685,7 +685,7 @@ impl Engine {
                         if node.prev != prev {
                             return Err(format!("order {}: broken level links", o.id));
                         }
-                        qty += o.remaining_qty().0;
+                        qty += i128::from(o.remaining_qty().0);
                         count += 1;
                         prev = idx;
                         idx = node.next;

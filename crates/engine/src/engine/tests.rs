@@ -1281,3 +1281,29 @@ fn a_notional_beyond_i128_is_an_overflow() {
     };
     assert_eq!(place(&mut e, sell), Err(Reject::Overflow));
 }
+
+#[test]
+fn a_level_beyond_i64_lots_does_not_overflow() {
+    let mut c = config();
+    c.symbols[1].max_qty = Qty(i64::MAX);
+    let (mut e, a) = setup_with(c, 1);
+    let eth = AssetId(2);
+    let dep = Command::Deposit {
+        account: a[0],
+        asset: eth,
+        amount: Amount(2 * i128::from(i64::MAX)),
+    };
+    run(&mut e, dep).unwrap();
+    let big = NewOrder {
+        symbol: ETH_USD,
+        ..limit(a[0], Side::Sell, 1, i64::MAX)
+    };
+    placed(&mut e, big);
+    let events = place(&mut e, big).unwrap();
+    let Event::BookLevel(l) = events[1] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(l.qty, Qty(i64::MAX), "published saturated");
+    cancel(&mut e, a[0], OrderRef::Id(OrderId(1))).unwrap();
+    assert_eq!(e.best_bid_ask(ETH_USD).1.unwrap().qty, Qty(i64::MAX));
+}
