@@ -38,6 +38,8 @@
 //! realizes the difference with the trade notional of the closed quantity; crossing zero opens the
 //! rest at the trade price. Position quantities and PnL saturate rather than overflow.
 
+use std::ops::ControlFlow;
+
 use rustc_hash::FxHashMap;
 use thiserror::Error;
 
@@ -318,7 +320,7 @@ impl Engine {
         let markets = symbols
             .iter()
             .map(|_| Market {
-                book: Book::default(),
+                book: Book::new(),
                 book_seq: 0,
                 trade_seq: 0,
                 last_price: None,
@@ -667,9 +669,25 @@ impl Engine {
                 return Err(format!("symbol {s}: book crossed"));
             }
             for side in [Side::Buy, Side::Sell] {
-                for (price, level_idx) in m.book.side(side) {
+                let mut levels = Vec::new();
+                m.book.for_each_level(side, |price, level_idx| {
+                    levels.push((price, level_idx));
+                    ControlFlow::Continue(())
+                });
+                if levels.len() != m.book.level_count(side) {
+                    return Err(format!("symbol {s} {side:?}: level count is wrong"));
+                }
+                let best_first = levels.windows(2).all(|w| match side {
+                    Side::Buy => w[0].0 > w[1].0,
+                    Side::Sell => w[0].0 < w[1].0,
+                });
+                if !best_first || m.book.best(side) != levels.first().copied() {
+                    return Err(format!("symbol {s} {side:?}: levels out of order"));
+                }
+                for (price, level_idx) in &levels {
+                    let price = *price;
                     let level = m.book.level(*level_idx).ok_or("price maps to no level")?;
-                    if level.price != *price {
+                    if level.price != price {
                         return Err(format!(
                             "symbol {s}: level at {price:?} says {:?}",
                             level.price
@@ -679,7 +697,7 @@ impl Engine {
                     let mut idx = level.head;
                     while let Some(node) = self.slab.get(idx) {
                         let o = &node.order;
-                        if o.symbol.0 as usize != s || o.side != side || o.price != Some(*price) {
+                        if o.symbol.0 as usize != s || o.side != side || o.price != Some(price) {
                             return Err(format!("order {} sits on the wrong level", o.id));
                         }
                         if node.prev != prev {
@@ -1126,12 +1144,17 @@ impl Engine {
             }
             None
         };
-        let levels = book.side(side.opposite());
-        let verdict = match side {
-            Side::Buy => levels.iter().find_map(|(p, l)| walk(*p, *l)),
-            Side::Sell => levels.iter().rev().find_map(|(p, l)| walk(*p, *l)),
-        };
-        verdict.unwrap_or(false)
+        let mut verdict = false;
+        book.for_each_level(side.opposite(), |price, level_idx| {
+            match walk(price, level_idx) {
+                Some(v) => {
+                    verdict = v;
+                    ControlFlow::Break(())
+                }
+                None => ControlFlow::Continue(()),
+            }
+        });
+        verdict
     }
 
     fn place(&mut self, new: &NewOrder, ts_ns: u64, out: &mut Vec<Event>) -> Result<(), Reject> {

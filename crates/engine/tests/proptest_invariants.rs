@@ -91,6 +91,12 @@ fn side() -> impl Strategy<Value = Side> {
     prop_oneof![Just(Side::Buy), Just(Side::Sell)]
 }
 
+/// Mostly a narrow band (so that orders meet), sometimes anywhere up to a million ticks (so that
+/// the price ladder has to move, widen, and fall back to a tree).
+fn price() -> impl Strategy<Value = i64> {
+    prop_oneof![20 => 90i64..=110, 1 => 1i64..=1_000_000]
+}
+
 fn stp() -> impl Strategy<Value = Option<StpMode>> {
     prop_oneof![
         4 => Just(None),
@@ -107,7 +113,7 @@ fn op() -> impl Strategy<Value = Op> {
         0..SYMBOLS,
         side(),
         0u8..6,
-        90i64..=110,
+        price(),
         1i64..=30,
         prop::bool::weighted(0.1),
         prop::option::weighted(0.3, 0u8..4),
@@ -461,7 +467,7 @@ fn engine_trades(events: &[Event]) -> Vec<(i64, i64, u64, u64)> {
 
 fn ref_op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..ACCOUNTS, 0..SYMBOLS, side(), 0u8..6, 90i64..=110, 1i64..=30).prop_map(
+        4 => (0..ACCOUNTS, 0..SYMBOLS, side(), 0u8..6, price(), 1i64..=30).prop_map(
             |(account, symbol, side, kind, price, qty)| Op::Place {
                 account,
                 symbol,
