@@ -9,12 +9,15 @@
 //!    taker base, taker quote; once per pair), then `Position` of the maker and of the taker (once
 //!    when they are the same account). A resting order removed by self-trade prevention emits
 //!    `Closed`, `BookLevel`, `Balance` at the point it is met.
-//! 3. For the remainder: `BookLevel` when it rests, `Closed` when it expires.
+//! 3. For the remainder: `BookLevel` when it rests, `Closed` when it expires (then the taker's
+//!    last `Fill` carries `remaining_qty` 0: nothing of it stays open).
 //! 4. `Balance` of the asset the order locks, when it differs from what was last reported (the
 //!    lock of a resting order, the release of an expired remainder).
 //!
 //! Cancel and cancel-all emit `Closed`, `BookLevel`, `Balance` per order (oldest first); amend
-//! emits `Amended`, `BookLevel`, `Balance`; deposit emits `Balance`.
+//! emits `Amended`, `BookLevel`, `Balance`; deposit emits `Balance` (a negative amount is refused
+//! as INVALID_QUANTITY, zero succeeds with no event). A refused command creates no order, so the
+//! REJECTED status is never assigned: the refusal is the command's `Err`.
 //!
 //! # Funds
 //! A limit buy locks `notional(limit, qty)` of quote, a sell (limit or market) locks its base. A
@@ -1157,7 +1160,28 @@ impl Engine {
         verdict
     }
 
+    /// Sets `remaining_qty` to 0 on an expiring taker's last fill (in this command's events and in
+    /// its account's fill history): that fill is the last, nothing of the order stays open.
+    fn mark_last_fill_final(&mut self, id: OrderId, account: AccountId, events: &mut [Event]) {
+        let last = events.iter_mut().rev().find_map(|e| match e {
+            Event::Fill(f) if f.order_id == id => Some(f),
+            _ => None,
+        });
+        if let Some(fill) = last {
+            fill.remaining_qty = Qty(0);
+            if let Some(stored) = self
+                .accounts
+                .get_mut(account.0 as usize)
+                .and_then(|a| a.fills.newest_mut())
+                .filter(|f| f.fill_id == fill.fill_id)
+            {
+                stored.remaining_qty = Qty(0);
+            }
+        }
+    }
+
     fn place(&mut self, new: &NewOrder, ts_ns: u64, out: &mut Vec<Event>) -> Result<(), Reject> {
+        let first_event = out.len();
         self.account_ref(new.account)?;
         let sym = self
             .symbols
@@ -1305,6 +1329,9 @@ impl Engine {
                 (_, TimeInForce::Fok) => CloseReason::FokUnfilled,
                 _ => CloseReason::IocRemainder,
             });
+            if order.filled_qty.0 > 0 {
+                self.mark_last_fill_final(order.id, order.account, &mut out[first_event..]);
+            }
             self.release(&order);
             set_status(&mut order, reason.status());
             order.close_reason = Some(reason);

@@ -253,6 +253,7 @@ impl Observer {
     }
 
     fn observe(&mut self, events: &[Event]) -> Result<(), String> {
+        let mut must_close = Vec::new();
         for ev in events {
             if let (Some(a), Some(seq)) = (ev.account(), ev.account_seq()) {
                 let last = self.account_seq.entry(a).or_insert(0);
@@ -286,7 +287,12 @@ impl Observer {
                     if seen.filled != f.filled_qty || seen.filled > seen.qty || f.qty.0 <= 0 {
                         return Err(format!("order {}: bad fill {f:?}", f.order_id));
                     }
-                    if f.remaining_qty.0 != seen.qty.0 - seen.filled.0 {
+                    // Open quantity after the fill, or 0 on the last fill of an order about to
+                    // expire (which a Closed event of this command must then confirm).
+                    let open = seen.qty.0 - seen.filled.0;
+                    if f.remaining_qty.0 == 0 && open > 0 {
+                        must_close.push(f.order_id);
+                    } else if f.remaining_qty.0 != open {
                         return Err(format!("order {}: bad remaining {f:?}", f.order_id));
                     }
                     if (f.status == OrderStatus::Filled) != (seen.filled == seen.qty) {
@@ -332,6 +338,11 @@ impl Observer {
                     }
                 }
                 Event::Position(_) => {}
+            }
+        }
+        for id in must_close {
+            if self.orders.get(&id).map(|o| o.status) != Some(OrderStatus::Expired) {
+                return Err(format!("order {id}: final fill but it did not expire"));
             }
         }
         Ok(())

@@ -697,6 +697,11 @@ fn ioc_remainder_expires_and_releases() {
         with_tif(limit(b, Side::Buy, 100, 10), TimeInForce::Ioc),
     )
     .unwrap();
+    // The taker's last fill says nothing stays open; the Closed event says what expired.
+    let f = fills(&events);
+    assert_eq!((f[1].filled_qty, f[1].remaining_qty), (Qty(4), Qty(0)));
+    assert_eq!(e.fills(b).last().unwrap().remaining_qty, Qty(0));
+    assert_eq!(e.fills(a).last().unwrap().remaining_qty, Qty(0));
     let c = closed(&events);
     assert_eq!(c.len(), 1);
     assert_eq!(
