@@ -54,7 +54,7 @@ use crate::event::{
     PositionChanged, Trade,
 };
 use crate::history::Ring;
-use crate::symbol::{AssetSpec, Symbol, SymbolSpec};
+use crate::symbol::{asset_decimals, AssetSpec, Symbol, SymbolSpec};
 use crate::types::*;
 
 /// How the engine is set up. Every limit is a number here, not an accident of memory.
@@ -254,18 +254,15 @@ impl Engine {
             return Err(ConfigError::InvalidFee);
         }
         let mut assets: Vec<AssetSpec> = Vec::new();
-        let asset_of = |name: &str, need: u32, assets: &mut Vec<AssetSpec>| -> usize {
+        // One rule for every crate: `asset_decimals`, applied in order of first appearance.
+        let decimals = asset_decimals(&config.symbols);
+        let asset_of = |name: &str, assets: &mut Vec<AssetSpec>| -> usize {
             match assets.iter().position(|a| a.name == name) {
-                Some(i) => {
-                    if let Some(a) = assets.get_mut(i) {
-                        a.decimals = a.decimals.max(need);
-                    }
-                    i
-                }
+                Some(i) => i,
                 None => {
                     assets.push(AssetSpec {
                         name: name.to_string(),
-                        decimals: need.max(2),
+                        decimals: decimals.get(name).copied().unwrap_or(2),
                     });
                     assets.len() - 1
                 }
@@ -283,8 +280,9 @@ impl Engine {
             if spec.tick.units <= 0 || spec.lot.units <= 0 {
                 return Err(bad("tick and lot must be positive"));
             }
-            if spec.tick.scale > MAX_SCALE || spec.lot.scale > MAX_SCALE {
-                return Err(bad("tick and lot have at most 18 decimals"));
+            if spec.tick.scale + spec.lot.scale > MAX_SCALE {
+                // The quote asset would need more than 18 decimals.
+                return Err(bad("tick and lot have at most 18 decimals together"));
             }
             if spec.min_qty.0 < 1 || spec.max_qty < spec.min_qty {
                 return Err(bad("need 1 <= min_qty <= max_qty"));
@@ -292,8 +290,8 @@ impl Engine {
             if spec.min_notional.0 < 0 {
                 return Err(bad("min_notional must not be negative"));
             }
-            let base = asset_of(&spec.base, spec.lot.scale, &mut assets);
-            let quote = asset_of(&spec.quote, spec.tick.scale + spec.lot.scale, &mut assets);
+            let base = asset_of(&spec.base, &mut assets);
+            let quote = asset_of(&spec.quote, &mut assets);
             pairs.push((base, quote));
         }
         let mut symbols = Vec::with_capacity(pairs.len());
@@ -301,15 +299,15 @@ impl Engine {
             let bad = |why: &'static str| ConfigError::InvalidSymbol(spec.name.clone(), why);
             let dec = |i: usize| assets.get(i).map_or(2, |a| a.decimals);
             let (base_dec, quote_dec) = (dec(base), dec(quote));
-            if base_dec > MAX_SCALE || quote_dec > MAX_SCALE {
-                return Err(bad("an asset would need more than 18 decimals"));
-            }
-            let quote_exp = quote_dec - spec.tick.scale - spec.lot.scale;
+            // The exponents are never negative: each asset has the decimals its symbols need.
+            let quote_exp = quote_dec.checked_sub(spec.tick.scale + spec.lot.scale);
             let quote_units_per_tick_lot = i128::from(spec.tick.units)
                 .checked_mul(i128::from(spec.lot.units))
-                .and_then(|v| v.checked_mul(pow10(quote_exp)?))
+                .and_then(|v| v.checked_mul(pow10(quote_exp?)?))
                 .ok_or_else(|| bad("increments too large"))?;
-            let base_units_per_lot = pow10(base_dec - spec.lot.scale)
+            let base_units_per_lot = base_dec
+                .checked_sub(spec.lot.scale)
+                .and_then(pow10)
                 .and_then(|p| p.checked_mul(i128::from(spec.lot.units)))
                 .ok_or_else(|| bad("increments too large"))?;
             symbols.push(Symbol {

@@ -193,6 +193,11 @@ fn assets_come_from_symbols_in_order_with_the_precision_they_need() {
     assert_eq!(e.symbol_id("XRP/USD"), None);
     assert_eq!(e.asset_id("ETH"), Some(AssetId(2)));
     assert_eq!(e.asset_id("XRP"), None);
+    // The engine and the public rule agree.
+    let rule = crate::symbol::asset_decimals(&config().symbols);
+    for a in e.assets() {
+        assert_eq!(rule.get(&a.name), Some(&a.decimals), "{}", a.name);
+    }
 }
 
 #[test]
