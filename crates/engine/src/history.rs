@@ -33,6 +33,16 @@ impl<T: Copy> Ring<T> {
         }
     }
 
+    /// The newest item, to correct it.
+    pub fn newest_mut(&mut self) -> Option<&mut T> {
+        let newest = if self.buf.len() < self.limit || self.head == 0 {
+            self.buf.len().checked_sub(1)?
+        } else {
+            self.head - 1
+        };
+        self.buf.get_mut(newest)
+    }
+
     /// How many items are kept.
     pub fn len(&self) -> usize {
         self.buf.len()
@@ -58,9 +68,14 @@ mod tests {
         assert_eq!(r.iter().copied().collect::<Vec<_>>(), [4, 5, 6]);
         assert_eq!(r.iter().rev().copied().collect::<Vec<_>>(), [6, 5, 4]);
         assert_eq!(r.len(), 3);
+        *r.newest_mut().unwrap() = 60;
+        assert_eq!(r.iter().copied().collect::<Vec<_>>(), [4, 5, 60]);
+        r.push(7);
+        *r.newest_mut().unwrap() = 70;
+        assert_eq!(r.iter().copied().collect::<Vec<_>>(), [5, 60, 70]);
         let mut none = Ring::new(0);
         none.push(1);
-        assert_eq!(none.len(), 0);
+        assert_eq!((none.len(), none.newest_mut()), (0, None));
         let mut partial = Ring::new(5);
         partial.push(1);
         partial.push(2);

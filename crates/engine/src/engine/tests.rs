@@ -193,6 +193,11 @@ fn assets_come_from_symbols_in_order_with_the_precision_they_need() {
     assert_eq!(e.symbol_id("XRP/USD"), None);
     assert_eq!(e.asset_id("ETH"), Some(AssetId(2)));
     assert_eq!(e.asset_id("XRP"), None);
+    // The engine and the public rule agree.
+    let rule = crate::symbol::asset_decimals(&config().symbols);
+    for a in e.assets() {
+        assert_eq!(rule.get(&a.name), Some(&a.decimals), "{}", a.name);
+    }
 }
 
 #[test]
@@ -697,6 +702,11 @@ fn ioc_remainder_expires_and_releases() {
         with_tif(limit(b, Side::Buy, 100, 10), TimeInForce::Ioc),
     )
     .unwrap();
+    // The taker's last fill says nothing stays open; the Closed event says what expired.
+    let f = fills(&events);
+    assert_eq!((f[1].filled_qty, f[1].remaining_qty), (Qty(4), Qty(0)));
+    assert_eq!(e.fills(b).last().unwrap().remaining_qty, Qty(0));
+    assert_eq!(e.fills(a).last().unwrap().remaining_qty, Qty(0));
     let c = closed(&events);
     assert_eq!(c.len(), 1);
     assert_eq!(
@@ -1280,4 +1290,30 @@ fn a_notional_beyond_i128_is_an_overflow() {
         ..o
     };
     assert_eq!(place(&mut e, sell), Err(Reject::Overflow));
+}
+
+#[test]
+fn a_level_beyond_i64_lots_does_not_overflow() {
+    let mut c = config();
+    c.symbols[1].max_qty = Qty(i64::MAX);
+    let (mut e, a) = setup_with(c, 1);
+    let eth = AssetId(2);
+    let dep = Command::Deposit {
+        account: a[0],
+        asset: eth,
+        amount: Amount(2 * i128::from(i64::MAX)),
+    };
+    run(&mut e, dep).unwrap();
+    let big = NewOrder {
+        symbol: ETH_USD,
+        ..limit(a[0], Side::Sell, 1, i64::MAX)
+    };
+    placed(&mut e, big);
+    let events = place(&mut e, big).unwrap();
+    let Event::BookLevel(l) = events[1] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(l.qty, Qty(i64::MAX), "published saturated");
+    cancel(&mut e, a[0], OrderRef::Id(OrderId(1))).unwrap();
+    assert_eq!(e.best_bid_ask(ETH_USD).1.unwrap().qty, Qty(i64::MAX));
 }
