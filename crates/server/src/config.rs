@@ -359,6 +359,7 @@ impl Config {
                 ));
             }
         }
+        self.fault_config()?;
         let mut keys = std::collections::HashSet::new();
         for (name, account) in &self.accounts {
             if account.api_key.is_empty() {
@@ -381,6 +382,16 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The fault layer's configuration read from `failures` (faults off when absent or `null`).
+    /// Errors keep the key's path (`failures.modes.drop_messages.probability`).
+    pub fn fault_config(&self) -> Result<faults::FaultConfig, ConfigError> {
+        if self.failures.is_null() {
+            return Ok(faults::FaultConfig::default());
+        }
+        faults::FaultConfig::from_json(&self.failures)
+            .map_err(|e| ConfigError::new(e.path, e.message))
     }
 
     /// The engine's set-up derived from `exchange.*`.
@@ -569,6 +580,10 @@ mod tests {
             (
                 r#"{"accounts": {"a": {"api_key": ""}}}"#,
                 "accounts.a.api_key",
+            ),
+            (
+                r#"{"failures": {"modes": {"drop_messages": {"probability": 2}}}}"#,
+                "failures.modes.drop_messages.probability",
             ),
         ];
         for (text, path) in cases {
