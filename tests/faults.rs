@@ -961,6 +961,21 @@ async fn invalid_failures_in_the_config_name_their_path() {
     assert_eq!(error.path, "failures.modes.delay_messages.max_ms");
 }
 
+#[test]
+fn the_ready_made_scenarios_are_valid_server_configs() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/faults");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let config =
+            Config::from_json_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(!config.failures.is_null());
+        checked += 1;
+    }
+    assert!(checked >= 4);
+}
+
 // ----- determinism ---------------------------------------------------------------------------
 
 /// One scripted session under message faults; the fault log without its times.

@@ -57,9 +57,10 @@ pub struct ConnContext {
     pub shutdown: watch::Receiver<bool>,
     /// The fault layer.
     pub injector: FaultInjector,
-    /// Changes whenever the admin API changes the fault configuration, so that idle
-    /// connections pick it up (and their connection-level faults) without waiting for traffic.
-    pub faults_changed: watch::Receiver<u64>,
+    /// Bumped whenever the admin API changes the fault configuration, so that idle connections
+    /// pick it up (and their connection-level faults) without waiting for traffic. Held here so
+    /// it outlives every connection.
+    pub faults_changed: Arc<watch::Sender<u64>>,
     /// When the server started: the fault layer's clock counts from here.
     pub started: Instant,
     /// The live connections, for the admin API.
@@ -127,8 +128,8 @@ pub async fn run(socket: WebSocket, conn: ConnId, peer: Peer, ctx: Arc<ConnConte
         frames_out: 0,
     };
     drop(tx);
-    let reason = link.serve(rx, control).await;
-    if reason == RESET_REASON {
+    let Ending { reason, reset } = link.serve(rx, control).await;
+    if reset {
         // Dropping the socket after this sends RST instead of FIN.
         peer.reset.store(true, Ordering::Release);
     }
@@ -162,13 +163,19 @@ struct Link {
     frames_out: u64,
 }
 
-/// The reason a connection ends by a TCP reset.
-const RESET_REASON: &str = "reset by the fault layer";
+/// How a connection ended.
+struct Ending {
+    reason: &'static str,
+    /// End with a TCP reset instead of an orderly close.
+    reset: bool,
+}
 
 enum Step {
     Continue,
     Close(u16, &'static str),
     End(&'static str),
+    /// End at once by a TCP reset: no close frame, no FIN.
+    Reset(&'static str),
 }
 
 impl Link {
@@ -176,7 +183,7 @@ impl Link {
         &mut self,
         mut rx: mpsc::Receiver<Outbound>,
         mut control: mpsc::Receiver<Control>,
-    ) -> &'static str {
+    ) -> Ending {
         let ping_every = Duration::from_secs_f64(self.ctx.config.server.heartbeat_interval);
         let mut ping = tokio::time::interval(ping_every);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -184,7 +191,7 @@ impl Link {
         let mut beat = tokio::time::interval(Duration::from_millis(250));
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut shutdown = self.ctx.shutdown.clone();
-        let mut faults_changed = self.ctx.faults_changed.clone();
+        let mut faults_changed = self.ctx.faults_changed.subscribe();
         loop {
             let now_ms = match self.faults {
                 Some(_) => self.ctx.now_ms(),
@@ -204,7 +211,7 @@ impl Link {
                 },
                 order = control.recv() => match order {
                     Some(Control::CloseClean { code }) => Step::Close(code, "closed by the admin API"),
-                    Some(Control::Reset) => Step::End(RESET_REASON),
+                    Some(Control::Reset) => Step::Reset("reset by the admin API"),
                     None => Step::Continue,
                 },
                 _ = sleep_until(wake), if wake.is_some() => self.on_fault_timer().await,
@@ -228,9 +235,23 @@ impl Link {
                             reason: Utf8Bytes::from_static(reason),
                         })))
                         .await;
-                    return reason;
+                    return Ending {
+                        reason,
+                        reset: false,
+                    };
                 }
-                Step::End(reason) => return reason,
+                Step::End(reason) => {
+                    return Ending {
+                        reason,
+                        reset: false,
+                    }
+                }
+                Step::Reset(reason) => {
+                    return Ending {
+                        reason,
+                        reset: true,
+                    }
+                }
             }
         }
     }
@@ -296,7 +317,9 @@ impl Link {
                     clean: true,
                     close_code,
                 } => return Step::Close(close_code, "disconnected by the fault layer"),
-                ConnectionEvent::Disconnect { clean: false, .. } => return Step::End(RESET_REASON),
+                ConnectionEvent::Disconnect { clean: false, .. } => {
+                    return Step::Reset("reset by the fault layer")
+                }
                 ConnectionEvent::PhantomFill => {
                     // Best effort: a busy engine queue skips this phantom.
                     let _ = self
@@ -307,10 +330,10 @@ impl Link {
                 ConnectionEvent::Silence { .. } | ConnectionEvent::PauseReading { .. } => {}
             }
         }
-        if let Step::Close(code, reason) = self.drain_inbound(now_ms).await {
-            return Step::Close(code, reason);
+        match self.drain_inbound(now_ms).await {
+            Step::Continue => self.flush_faults(now_ms).await,
+            other => other,
         }
-        self.flush_faults(now_ms).await
     }
 
     /// Handles every client frame the inbound stage releases at `now_ms`.
@@ -517,8 +540,9 @@ impl Link {
         while let Some(out) = next.take() {
             match out {
                 Outbound::Frame(frame) => {
-                    if let Step::End(r) = self.write_frame(&frame, false).await {
-                        return Step::End(r);
+                    match self.write_frame(&frame, false).await {
+                        Step::Continue => {}
+                        other => return other,
                     }
                     written += 1;
                 }

@@ -153,7 +153,7 @@ impl ExchangeServer {
             source,
         })?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let (faults_changed_tx, faults_changed_rx) = watch::channel(0u64);
+        let faults_changed = Arc::new(watch::channel(0u64).0);
         let registry = Arc::new(Registry::default());
         let started = Instant::now();
         let ctx = Arc::new(ConnContext {
@@ -163,14 +163,14 @@ impl ExchangeServer {
             seqs,
             shutdown: shutdown_rx.clone(),
             injector: self.injector.clone(),
-            faults_changed: faults_changed_rx,
+            faults_changed: faults_changed.clone(),
             started,
             registry: registry.clone(),
         });
         let admin = AdminState {
             injector: self.injector.clone(),
             registry,
-            faults_changed: Arc::new(faults_changed_tx),
+            faults_changed,
             host: config.server.host.clone(),
             admin_token: config.server.admin_token.clone(),
         };
