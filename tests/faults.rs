@@ -848,6 +848,21 @@ async fn patch_mid_stream_starts_and_stops_a_fault() {
 }
 
 #[tokio::test]
+async fn faults_turned_on_from_rust_reach_an_open_connection_on_its_next_request() {
+    let (mut server, addr) = start(quiet_config()).await;
+    let mut alice = Raw::login(addr, "alice").await;
+    server
+        .failure_injector()
+        .replace_json(&json!({"modes": {"reject_orders": {"probability": 1}}}))
+        .unwrap();
+    let answer = alice.request(limit("BUY", "40000", "0.2")).await;
+    assert_eq!(answer["code"], "EXCHANGE_BUSY", "{answer}");
+    let stats = server.failure_injector().statistics();
+    assert_eq!(stats.totals.total(), 1);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn one_shot_drops_exactly_the_next_matching_frames() {
     let (mut server, addr) = start(faults_on()).await;
     let mut c = Raw::connect(addr).await;

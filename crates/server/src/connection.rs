@@ -121,7 +121,6 @@ pub async fn run(socket: WebSocket, conn: ConnId, peer: Peer, ctx: Arc<ConnConte
         rate_count: 0,
         text: String::new(),
         faults,
-        opened_ms,
         account: None,
         handle,
         frames_in: 0,
@@ -153,8 +152,6 @@ struct Link {
     text: String,
     /// The fault layer's state while it is enabled (boxed: most connections never have one).
     faults: Option<Box<LinkFaults>>,
-    /// When the connection opened, in the fault layer's clock.
-    opened_ms: u64,
     /// The account the connection logged in to (faults aim at it).
     account: Option<String>,
     /// This connection's row in the registry.
@@ -289,7 +286,9 @@ impl Link {
                 &self.ctx.injector,
                 self.conn,
                 self.account.as_deref(),
-                self.opened_ms,
+                // Connection faults count from now, as after any change: a connection open
+                // for an hour does not catch up on an hour of firings at once.
+                now_ms,
             )));
         } else if !enabled
             && self
@@ -371,6 +370,7 @@ impl Link {
 
     /// A client text frame through the fault layer's inbound stage.
     async fn on_text_faulty(&mut self, text: &str) -> Step {
+        self.sync_faults();
         let now_ms = self.ctx.now_ms();
         let Some(f) = self.faults.as_mut() else {
             return self.on_text(text).await;
@@ -421,7 +421,7 @@ impl Link {
             .frames_in
             .store(self.frames_in, Ordering::Relaxed);
         match message {
-            Message::Text(text) if self.faults.is_some() => {
+            Message::Text(text) if self.faults.is_some() || self.ctx.injector.is_enabled() => {
                 self.on_text_faulty(text.as_str()).await
             }
             Message::Text(text) => self.on_text(text.as_str()).await,

@@ -35,17 +35,17 @@ pub struct LinkFaults {
 }
 
 impl LinkFaults {
-    /// The fault state of connection `conn`, opened at `opened_ms`, bound to `account` when it
-    /// logged in (anonymous connections are keyed `anon-<conn>`).
+    /// The fault state of connection `conn`, bound to `account` when it logged in (anonymous
+    /// connections are keyed `anon-<conn>`); its connection faults count from `from_ms`.
     pub fn new(
         injector: &FaultInjector,
         conn: ConnId,
         account: Option<&str>,
-        opened_ms: u64,
+        from_ms: u64,
     ) -> LinkFaults {
         let key = account.map_or_else(|| anonymous_key(conn), str::to_owned);
         LinkFaults {
-            faults: injector.connection(conn, &key, account, opened_ms),
+            faults: injector.connection(conn, &key, account, from_ms),
             inbound_ordinal: 0,
             paused_until_ms: 0,
             silent_out_until_ms: 0,
