@@ -791,6 +791,37 @@ async fn sequence_gap_shows_on_orderbook_l2() {
 }
 
 #[tokio::test]
+async fn stale_orderbook_withholds_book_updates_then_delivers_them_late() {
+    let (mut server, addr) = start(config_with(json!({"modes": {
+        "stale_orderbook": {"probability": 1, "duration_ms": 300, "resume": "deliver",
+                            "channels": ["ORDERBOOK_L2"]}
+    }})))
+    .await;
+    let mut watcher = Raw::connect(addr).await;
+    let sub = watcher
+        .request(json!({"type": "SUBSCRIBE", "channel": "ORDERBOOK_L2", "symbol": "BTC/USD"}))
+        .await;
+    assert_eq!(sub["type"], "SUBSCRIBED");
+    let snapshot = watcher.recv().await;
+    assert_eq!(snapshot["type"], "ORDERBOOK_SNAPSHOT");
+    let mut alice = Raw::login(addr, "alice").await;
+    resting_buy(&mut alice, "stale-1").await;
+    let ping = watcher.send(json!({"type": "PING"})).await;
+    let (pong, before) = watcher.answer(ping).await;
+    assert_eq!(pong["type"], "PONG");
+    assert!(before.is_empty(), "the book update is withheld: {before:?}");
+    let delta = watcher.recv().await;
+    assert_eq!(delta["type"], "ORDERBOOK_UPDATE", "delivered late: {delta}");
+    assert_eq!(
+        delta["prev_sequence"], snapshot["sequence"],
+        "late, not lost"
+    );
+    let log = fault_log(addr).await;
+    assert!(modes_in(&log).contains("stale_orderbook"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn outage_patched_in_and_out_rejects_requests_and_refuses_connections() {
     let (mut server, addr) = start(faults_on()).await;
     let mut c = Raw::connect(addr).await;
