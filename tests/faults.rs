@@ -496,7 +496,8 @@ async fn slow_consumer_pause_holds_requests_until_reading_resumes() {
     patch(
         addr,
         "slow_consumer",
-        json!({"at_s": [at], "duration_ms": 700}),
+        // Long, so that a slow PATCH on a busy machine still leaves most of it to observe.
+        json!({"at_s": [at], "duration_ms": 1500}),
     )
     .await;
     // Into the pause (its timing is the subject).
@@ -662,7 +663,7 @@ async fn filters_touch_only_what_they_name() {
 #[tokio::test]
 async fn late_cancel_ack_is_overtaken_by_a_later_answer() {
     let (mut server, addr) = start(config_with(json!({"modes": {
-        "late_cancel_ack": {"probability": 1, "min_ms": 200, "max_ms": 200}
+        "late_cancel_ack": {"probability": 1, "min_ms": 500, "max_ms": 500}
     }})))
     .await;
     let mut alice = Raw::login(addr, "alice").await;
