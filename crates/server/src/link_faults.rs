@@ -148,3 +148,34 @@ pub fn unknown_outcome_error(ack: &str) -> String {
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peek_reads_type_and_request_id_of_valid_frames_only() {
+        let peek = Peek::of(r#"{"type":"PING","request_id":"a-1","extra":[1,2]}"#);
+        assert_eq!(peek.msg_type.as_deref(), Some("PING"));
+        assert_eq!(peek.request_id().map(|r| r.0), Some("\"a-1\"".into()));
+        let peek = Peek::of(r#"{"type":"PING","request_id":{"nested":1}}"#);
+        assert!(
+            peek.request_id().is_none(),
+            "only strings and numbers are ids"
+        );
+        let peek = Peek::of("{not json");
+        assert!(peek.msg_type.is_none() && peek.request_id().is_none());
+    }
+
+    #[test]
+    fn unknown_outcome_keeps_what_reconciliation_needs() {
+        let ack = r#"{"type":"ORDER_ACK","request_id":7,"order_id":"12","client_order_id":"c-1","symbol":"BTC/USD","status":"OPEN"}"#;
+        let error: serde_json::Value = serde_json::from_str(&unknown_outcome_error(ack)).unwrap();
+        assert_eq!(error["type"], "ERROR");
+        assert_eq!(error["code"], "UNKNOWN_OUTCOME");
+        assert_eq!(error["request_id"], 7);
+        assert_eq!(error["details"]["client_order_id"], "c-1");
+        assert_eq!(error["details"]["symbol"], "BTC/USD");
+        assert!(error.get("order_id").is_none(), "the outcome is unknown");
+    }
+}
