@@ -73,9 +73,10 @@ impl ConnContext {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// The instant `ms` milliseconds after the server started.
-    fn instant_at(&self, ms: u64) -> tokio::time::Instant {
-        tokio::time::Instant::from_std(self.started) + Duration::from_millis(ms)
+    /// The instant `ms` milliseconds after the server started (`None` beyond the clock's range:
+    /// a configured time can be absurdly far away).
+    fn instant_at(&self, ms: u64) -> Option<tokio::time::Instant> {
+        tokio::time::Instant::from_std(self.started).checked_add(Duration::from_millis(ms))
     }
 }
 
@@ -199,7 +200,7 @@ impl Link {
                 .faults
                 .as_ref()
                 .map_or(true, |f| !f.reading_paused(now_ms));
-            let wake = wake_ms.map(|ms| self.ctx.instant_at(ms));
+            let wake = wake_ms.and_then(|ms| self.ctx.instant_at(ms));
             let step = tokio::select! {
                 incoming = self.socket.recv(), if reading => self.on_incoming(incoming).await,
                 out = rx.recv() => match out {
