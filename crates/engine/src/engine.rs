@@ -481,7 +481,7 @@ impl Engine {
             .get(account.0 as usize)
             .map_or(NIL, |a| a.open_head);
         while let Some(node) = self.slab.get(idx) {
-            if symbol.map_or(true, |s| s == node.order.symbol) {
+            if symbol.is_none_or(|s| s == node.order.symbol) {
                 orders.push(node.order);
             }
             idx = node.acct_next;
@@ -1005,7 +1005,7 @@ impl Engine {
         }
         while let Some(node) = self.slab.get(idx) {
             let next = node.acct_next;
-            if symbol.map_or(true, |s| s == node.order.symbol) {
+            if symbol.is_none_or(|s| s == node.order.symbol) {
                 self.close_resting(idx, reason, ts_ns, out);
             }
             idx = next;
@@ -1344,7 +1344,7 @@ impl Engine {
         debug_assert!(
             self.markets
                 .get(new.symbol.0 as usize)
-                .map_or(true, |m| m.book.is_uncrossed()),
+                .is_none_or(|m| m.book.is_uncrossed()),
             "book crossed after matching"
         );
         Ok(())

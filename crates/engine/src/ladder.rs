@@ -143,7 +143,7 @@ impl PriceIndex {
         let Some(slot) = self.slot_of(price) else {
             return;
         };
-        if self.slots.get(slot).map_or(true, |&l| l == NIL) {
+        if self.slots.get(slot).is_none_or(|&l| l == NIL) {
             return;
         }
         if let Some(s) = self.slots.get_mut(slot) {

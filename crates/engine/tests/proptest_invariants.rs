@@ -423,7 +423,7 @@ impl RefBook {
                 .iter()
                 .filter(|m| {
                     m.side != o.side
-                        && limit.map_or(true, |l| match o.side {
+                        && limit.is_none_or(|l| match o.side {
                             Side::Buy => m.price <= l,
                             Side::Sell => m.price >= l,
                         })

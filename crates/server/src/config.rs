@@ -325,13 +325,13 @@ impl Config {
     /// Checks every value that serde cannot: numbers in range, decimals that parse, symbols that
     /// exist, and the fault and market sections.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !(self.server.heartbeat_interval > 0.0) {
+        if self.server.heartbeat_interval.is_nan() || self.server.heartbeat_interval <= 0.0 {
             return Err(ConfigError::new(
                 "server.heartbeat_interval",
                 "must be a positive number of seconds",
             ));
         }
-        if !(self.exchange.tick_interval >= 0.001) {
+        if self.exchange.tick_interval.is_nan() || self.exchange.tick_interval < 0.001 {
             return Err(ConfigError::new(
                 "exchange.tick_interval",
                 "must be at least 0.001 seconds",
@@ -384,6 +384,7 @@ impl Config {
         })?;
         let system = market.system_account_names();
         let market_on = !system.is_empty();
+        self.fault_config()?;
         let mut keys = std::collections::HashSet::new();
         for (name, account) in &self.accounts {
             if account.api_key.is_empty() {
@@ -424,6 +425,16 @@ impl Config {
             taker_flow: self.exchange.taker_flow.clone(),
             candles: self.exchange.candles.clone(),
         }
+    }
+
+    /// The fault layer's configuration read from `failures` (faults off when absent or `null`).
+    /// Errors keep the key's path (`failures.modes.drop_messages.probability`).
+    pub fn fault_config(&self) -> Result<faults::FaultConfig, ConfigError> {
+        if self.failures.is_null() {
+            return Ok(faults::FaultConfig::default());
+        }
+        faults::FaultConfig::from_json(&self.failures)
+            .map_err(|e| ConfigError::new(e.path, e.message))
     }
 
     /// The engine's set-up derived from `exchange.*`.
@@ -612,6 +623,10 @@ mod tests {
             (
                 r#"{"accounts": {"a": {"api_key": ""}}}"#,
                 "accounts.a.api_key",
+            ),
+            (
+                r#"{"failures": {"modes": {"drop_messages": {"probability": 2}}}}"#,
+                "failures.modes.drop_messages.probability",
             ),
         ];
         for (text, path) in cases {

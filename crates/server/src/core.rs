@@ -30,6 +30,10 @@ use crate::ticker::RollingStats;
 /// A connection's id: a counter from 1.
 pub type ConnId = u64;
 
+/// Fabricated (phantom) fills take ids from here up: real fill ids count from 1 and never get
+/// this far.
+pub const PHANTOM_FILL_ID_BASE: u64 = 1 << 48;
+
 /// Depth of the ORDERBOOK channel's picture.
 pub const ORDERBOOK_PICTURE_LEVELS: usize = 10;
 
@@ -59,6 +63,9 @@ pub enum Input {
     },
     /// An account's dead man's switch may be due.
     DeadMansSwitch { account: AccountId, generation: u64 },
+    /// The fault layer's `phantom_fills`: send this connection a fabricated ORDER_FILL for one
+    /// of its account's open orders. The engine's state is not touched.
+    PhantomFill { conn: ConnId },
     /// Stop the thread.
     Shutdown,
 }
@@ -181,6 +188,8 @@ pub struct Core {
     candle_subs: HashMap<(SymbolId, market::Interval), Vec<ConnId>>,
     /// A reused buffer for rendering messages.
     scratch: String,
+    /// Phantom fills fabricated so far (for their ids).
+    phantom_fills: u64,
 }
 
 /// Nanoseconds since the Unix epoch.
@@ -253,6 +262,7 @@ impl Core {
             candles: market::Candles::new(config.exchange.candles.history_limit),
             candle_subs: HashMap::new(),
             scratch: String::with_capacity(1024),
+            phantom_fills: 0,
         };
         for (name, account) in &config.accounts {
             let mut funds = Vec::new();
@@ -420,6 +430,7 @@ impl Core {
                 account,
                 generation,
             } => self.dead_mans_switch(account, generation),
+            Input::PhantomFill { conn } => self.phantom_fill(conn),
             Input::Shutdown => return false,
         }
         true
@@ -493,6 +504,10 @@ impl Core {
         if let Some(info) = self.accounts.get_mut(account.0 as usize) {
             info.conns.push(conn);
             let _ = c.tx.try_send(Outbound::Bound(info.seq.clone()));
+            let _ = c.tx.try_send(Outbound::Account {
+                name: info.name.as_str().into(),
+                configured: info.kind == AccountKind::Configured,
+            });
         }
     }
 
@@ -1328,6 +1343,64 @@ impl Core {
 
     /// Runs one engine command and routes its events. `direct` is the connection whose request
     /// it is, whose copy of the answer carries the request id.
+    /// Sends `conn` an ORDER_FILL that looks real but never happened: for the account's oldest
+    /// open order, half its open quantity (at least one lot) at its price, as a maker without
+    /// fee. Its `fill_id` comes from a range real fills never reach, its `trade_id` is the
+    /// symbol's latest and its `account_seq` repeats the latest, so a bot can tell it from the
+    /// truth (REST fills). Nothing is sent when the connection has no open order.
+    fn phantom_fill(&mut self, conn: ConnId) {
+        let Some(account) = self.conns.get(&conn).and_then(|c| c.account) else {
+            return;
+        };
+        let orders = self.engine.open_orders(account, None);
+        let Some(order) = orders
+            .iter()
+            .filter(|o| o.price.is_some() && o.remaining_qty().0 > 0)
+            .min_by_key(|o| o.id)
+        else {
+            return;
+        };
+        let Some(price) = order.price else {
+            return;
+        };
+        let remaining = order.remaining_qty().0;
+        let qty = (remaining / 2).max(1);
+        let Some(symbol) = self.catalog.symbol(order.symbol) else {
+            return;
+        };
+        let fee_asset = match order.side {
+            Side::Buy => symbol.base,
+            Side::Sell => symbol.quote,
+        };
+        self.phantom_fills += 1;
+        let fill = engine::Fill {
+            account,
+            order_id: order.id,
+            client_order_id: order.client_order_id,
+            symbol: order.symbol,
+            side: order.side,
+            fill_id: engine::FillId(PHANTOM_FILL_ID_BASE + self.phantom_fills),
+            trade_id: self.engine.last_trade_id(order.symbol),
+            price,
+            qty: Qty(qty),
+            filled_qty: Qty(order.filled_qty.0 + qty),
+            remaining_qty: Qty(remaining - qty),
+            status: if qty == remaining {
+                OrderStatus::Filled
+            } else {
+                OrderStatus::PartiallyFilled
+            },
+            is_maker: true,
+            fee: Amount(0),
+            fee_asset,
+            ts_ns: now_ns(),
+            account_seq: self.engine.account_seq(account),
+        };
+        let mut s = String::new();
+        msg::order_fill(&mut s, &self.catalog, &fill);
+        self.send_body(conn, "ORDER_FILL", s);
+    }
+
     pub fn run_command(
         &mut self,
         conn: Option<ConnId>,

@@ -7,14 +7,21 @@
 //! - [`connection`] is one WebSocket: it parses requests, enforces limits, and writes frames,
 //!   stamping each with the connection's `seq`.
 //! - [`rest`] answers the REST ground truth through the same engine thread.
+//! - [`link_faults`] is the fault layer's state in a connection; [`admin`] controls the fault
+//!   layer and lists the connections ([`registry`]) over HTTP.
 
+pub mod admin;
 pub mod config;
 pub mod connection;
 pub mod core;
+pub mod link_faults;
+pub mod listener;
 pub mod outbound;
+pub mod registry;
 pub mod rest;
 mod server;
 mod ticker;
 
 pub use config::{Config, ConfigError};
-pub use server::{ExchangeServer, ServerError};
+pub use faults::FaultInjector;
+pub use server::{derive_seed, ExchangeServer, ServerError};

@@ -55,4 +55,7 @@ pub enum Outbound {
     /// The connection is now bound to an account, whose latest `account_seq` this counter holds
     /// (for HEARTBEAT frames).
     Bound(Arc<std::sync::atomic::AtomicU64>),
+    /// The connection is now bound to the account `name`; `configured` when it is a configured
+    /// account (LOGIN), false for an anonymous one. Faults and the admin API aim at it.
+    Account { name: Arc<str>, configured: bool },
 }
