@@ -111,6 +111,10 @@ struct Account {
     open_tail: u32,
     /// client_order_id of each open order that has one.
     client_ids: FxHashMap<ClientOrderId, OrderId>,
+    /// Client ids of the orders in `closed`: a retry with the id of an order that already
+    /// closed is refused too, so a client id is an idempotency key for as long as the order is
+    /// remembered.
+    closed_client_ids: FxHashMap<ClientOrderId, OrderId>,
     closed: Ring<Order>,
     fills: Ring<Fill>,
 }
@@ -393,6 +397,7 @@ impl Engine {
             open_head: NIL,
             open_tail: NIL,
             client_ids: FxHashMap::default(),
+            closed_client_ids: FxHashMap::default(),
             closed: Ring::new(self.config.closed_orders_per_account),
             fills: Ring::new(self.config.fills_per_account),
         });
@@ -869,7 +874,15 @@ impl Engine {
 
     fn remember_closed(&mut self, order: Order) {
         if let Some(acct) = self.accounts.get_mut(order.account.0 as usize) {
-            acct.closed.push(order);
+            if let Some(c) = order.client_order_id {
+                acct.closed_client_ids.insert(c, order.id);
+            }
+            let forgotten = acct.closed.push(order);
+            if let Some(c) = forgotten.and_then(|f| f.client_order_id.map(|c| (c, f.id))) {
+                if acct.closed_client_ids.get(&c.0) == Some(&c.1) {
+                    acct.closed_client_ids.remove(&c.0);
+                }
+            }
         }
     }
 
@@ -1230,7 +1243,11 @@ impl Engine {
         };
         let acct = self.account_ref(new.account)?;
         if let Some(c) = new.client_order_id {
-            if let Some(id) = acct.client_ids.get(&c) {
+            if let Some(id) = acct
+                .client_ids
+                .get(&c)
+                .or_else(|| acct.closed_client_ids.get(&c))
+            {
                 return Err(Reject::DuplicateClientOrderId(*id));
             }
         }

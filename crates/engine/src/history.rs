@@ -20,16 +20,21 @@ impl<T: Copy> Ring<T> {
         }
     }
 
-    /// Adds an item, forgetting the oldest when full.
-    pub fn push(&mut self, item: T) {
+    /// Adds an item, forgetting the oldest when full; returns the item forgotten (or, with a
+    /// limit of 0, the item itself).
+    pub fn push(&mut self, item: T) -> Option<T> {
         if self.buf.len() < self.limit {
             self.buf.push(item);
+            None
         } else if let Some(slot) = self.buf.get_mut(self.head) {
-            *slot = item;
+            let forgotten = std::mem::replace(slot, item);
             self.head += 1;
             if self.head == self.buf.len() {
                 self.head = 0;
             }
+            Some(forgotten)
+        } else {
+            Some(item)
         }
     }
 

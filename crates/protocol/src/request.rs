@@ -593,6 +593,8 @@ impl Ctx<'_, '_> {
             _ => return Err(self.invalid("order_type", "must be LIMIT or MARKET")),
         };
         let time_in_force = match self.opt_str("time_in_force", &r.time_in_force)? {
+            // A market order never rests: what it cannot fill at once expires.
+            None if order_type == OrderType::Market => TimeInForce::Ioc,
             None => TimeInForce::Gtc,
             Some(s) => match s.to_ascii_uppercase().as_str() {
                 "GTC" => TimeInForce::Gtc,
@@ -832,7 +834,7 @@ mod tests {
     }
 
     #[test]
-    fn market_orders_ignore_price_and_default_to_gtc() {
+    fn market_orders_ignore_price_and_default_to_ioc() {
         let r = parse_request(
             r#"{"type":"PLACE_ORDER","symbol":"ETH/USD","side":"BUY","order_type":"MARKET","quantity":"1"}"#,
             &catalog(),
@@ -843,7 +845,7 @@ mod tests {
         };
         assert_eq!(
             (o.price, o.time_in_force, o.symbol),
-            (None, TimeInForce::Gtc, SymbolId(1))
+            (None, TimeInForce::Ioc, SymbolId(1))
         );
         assert_eq!(r.request_id, None);
     }

@@ -89,7 +89,8 @@ pub enum SlowConsumerAction {
 #[serde(deny_unknown_fields, default)]
 pub struct ExchangeConfig {
     pub symbols: Vec<String>,
-    /// Opening price per symbol (a number or a decimal string).
+    /// Opening price per symbol (a number or a decimal string). BTC/USD and ETH/USD default to
+    /// 50000 and 3000; other symbols need one when the market is on.
     pub initial_prices: BTreeMap<String, DecimalValue>,
     /// Seconds between market steps and ticker messages (millisecond precision).
     pub tick_interval: f64,
@@ -256,15 +257,9 @@ impl Default for LimitsConfig {
 
 impl Default for ExchangeConfig {
     fn default() -> Self {
-        let num = |s: &str| DecimalValue::Text(s.to_string());
         ExchangeConfig {
             symbols: vec!["BTC/USD".into(), "ETH/USD".into()],
-            initial_prices: [
-                ("BTC/USD".into(), num("50000")),
-                ("ETH/USD".into(), num("3000")),
-            ]
-            .into_iter()
-            .collect(),
+            initial_prices: BTreeMap::new(),
             tick_interval: 1.0,
             default_balance: DefaultBalance::PerAsset(default_balances()),
             symbol_specs: BTreeMap::new(),
@@ -407,7 +402,7 @@ impl Config {
             }
         }
         for symbol in &self.exchange.symbols {
-            if market_on && !self.exchange.initial_prices.contains_key(symbol) {
+            if market_on && self.initial_price(symbol).is_none() {
                 return Err(ConfigError::new(
                     format!("exchange.initial_prices.{symbol}"),
                     "the market needs an initial price for every symbol",
@@ -415,6 +410,18 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// A symbol's opening price: configured, or the built-in default for BTC/USD and ETH/USD.
+    pub fn initial_price(&self, symbol: &str) -> Option<String> {
+        if let Some(v) = self.exchange.initial_prices.get(symbol) {
+            return Some(v.text());
+        }
+        match symbol {
+            "BTC/USD" => Some("50000".into()),
+            "ETH/USD" => Some("3000".into()),
+            _ => None,
+        }
     }
 
     /// The market's part of the configuration.
@@ -583,6 +590,14 @@ mod tests {
         assert_eq!(c.server.port, 9000);
         assert_eq!(c.exchange.initial_prices["BTC/USD"].text(), "42000.5");
         assert_eq!(c.default_balances()["USD"], "5000");
+    }
+
+    #[test]
+    fn one_symbol_alone_is_a_valid_exchange() {
+        let c = Config::from_json_str(r#"{"exchange": {"symbols": ["BTC/USD"]}}"#).unwrap();
+        assert_eq!(c.initial_price("BTC/USD").as_deref(), Some("50000"));
+        let err = Config::from_json_str(r#"{"exchange": {"symbols": ["SOL/USD"]}}"#).unwrap_err();
+        assert_eq!(err.path, "exchange.initial_prices.SOL/USD");
     }
 
     #[test]

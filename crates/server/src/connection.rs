@@ -409,11 +409,16 @@ impl Link {
             None => return Step::End("client went away"),
             Some(Ok(m)) => m,
             Some(Err(e)) => {
-                return if is_too_large(&e) {
-                    Step::Close(1009, "message too large")
-                } else {
-                    Step::End("read failed")
-                };
+                if !is_too_large(&e) {
+                    return Step::End("read failed");
+                }
+                // Say why before closing: the frame was never read, so nothing of it is known.
+                let limit = self.ctx.config.server.limits.max_frame_bytes;
+                let message = format!("frames are limited to {limit} bytes");
+                let _ = self
+                    .send_error(None, ErrorCode::MessageTooLarge, &message, "{}")
+                    .await;
+                return Step::Close(1009, "message too large");
             }
         };
         self.last_heard = Instant::now();

@@ -188,6 +188,8 @@ pub struct Core {
     candle_subs: HashMap<(SymbolId, market::Interval), Vec<ConnId>>,
     /// A reused buffer for rendering messages.
     scratch: String,
+    /// Which symbols' books the current command changed (reused).
+    touched_symbols: Vec<bool>,
     /// Phantom fills fabricated so far (for their ids).
     phantom_fills: u64,
 }
@@ -262,6 +264,7 @@ impl Core {
             candles: market::Candles::new(config.exchange.candles.history_limit),
             candle_subs: HashMap::new(),
             scratch: String::with_capacity(1024),
+            touched_symbols: Vec::new(),
             phantom_fills: 0,
         };
         for (name, account) in &config.accounts {
@@ -310,16 +313,13 @@ impl Core {
         for (i, symbol) in catalog.symbols().iter().enumerate() {
             let name = &symbol.spec.name;
             let path = format!("exchange.initial_prices.{name}");
-            let text = self
-                .config
-                .exchange
-                .initial_prices
-                .get(name)
-                .map(|v| v.text())
-                .ok_or_else(|| crate::config::ConfigError {
-                    path: path.clone(),
-                    reason: "the market needs an initial price".into(),
-                })?;
+            let text =
+                self.config
+                    .initial_price(name)
+                    .ok_or_else(|| crate::config::ConfigError {
+                        path: path.clone(),
+                        reason: "the market needs an initial price".into(),
+                    })?;
             let initial_price =
                 symbol
                     .parse_price(&text)
@@ -1435,7 +1435,9 @@ impl Core {
         let direct = conn.map(|c| (c, rid));
         let is_cancel = matches!(cmd, Command::Cancel { .. });
         let is_amend = matches!(cmd, Command::Amend { .. });
-        let mut touched = [false; 64];
+        let mut touched = std::mem::take(&mut self.touched_symbols);
+        touched.clear();
+        touched.resize(self.catalog.symbols().len(), false);
         for event in events {
             match event {
                 Event::Accepted(e) => {
@@ -1520,6 +1522,7 @@ impl Core {
                 self.publish_book(SymbolId(i as u32), ts);
             }
         }
+        self.touched_symbols = touched;
     }
 
     /// After a command changed a book: the L2 delta and the ORDERBOOK picture.
@@ -1706,7 +1709,7 @@ impl Core {
                 .copied()
                 .filter(|id| {
                     self.account_info(*id)
-                        .is_some_and(|i| i.kind != AccountKind::Configured)
+                        .is_some_and(|i| i.kind == AccountKind::Anonymous)
                 })
                 .ok_or_else(|| {
                     rest_error(
@@ -1804,13 +1807,14 @@ impl Core {
                 s.push(']');
             }
             RestCall::Ticker { symbol } => {
+                let symbol_given = symbol.clone();
                 let ids: Vec<SymbolId> = match symbol {
                     Some(name) => vec![self.rest_symbol(&name)?],
                     None => (0..catalog.symbols().len())
                         .map(|i| SymbolId(i as u32))
                         .collect(),
                 };
-                let many = ids.len() > 1;
+                let many = symbol_given.is_none();
                 if many {
                     s.push('[');
                 }

@@ -1042,7 +1042,7 @@ fn amend_down_keeps_priority_and_releases() {
 // ----- client order ids -----
 
 #[test]
-fn client_order_ids_are_unique_among_open_orders_and_reusable_after() {
+fn client_order_ids_are_idempotency_keys_while_the_order_is_remembered() {
     let (mut e, a, b) = setup();
     let with = |o: NewOrder, c: &str| NewOrder {
         client_order_id: Some(cid(c)),
@@ -1056,17 +1056,47 @@ fn client_order_ids_are_unique_among_open_orders_and_reusable_after() {
     // Another account may use the same id.
     placed(&mut e, with(limit(b, Side::Buy, 90, 1), "k"));
     cancel(&mut e, a, OrderRef::Id(first)).unwrap();
-    let second = placed(&mut e, with(limit(a, Side::Buy, 95, 1), "k"));
-    assert_eq!(e.order(a, OrderRef::Client(cid("k"))).unwrap().id, second);
-    cancel(&mut e, a, OrderRef::Id(second)).unwrap();
+    // A retry after the order closed still names it: it is never placed twice.
+    assert_eq!(
+        place(&mut e, with(limit(a, Side::Buy, 95, 1), "k")),
+        Err(Reject::DuplicateClientOrderId(first))
+    );
     let found = e.order(a, OrderRef::Client(cid("k"))).unwrap();
-    assert_eq!((found.id, found.status), (second, OrderStatus::Cancelled));
+    assert_eq!((found.id, found.status), (first, OrderStatus::Cancelled));
     assert!(e.order(a, OrderRef::Client(cid("nope"))).is_none());
     assert!(e.order(b, OrderRef::Id(first)).is_none());
-    // An order that filled at once never blocks its id.
+    // An order that filled at once blocks its id too.
     placed(&mut e, with(limit(b, Side::Sell, 100, 1), "z"));
-    placed(&mut e, with(limit(a, Side::Buy, 100, 1), "z"));
-    placed(&mut e, with(limit(a, Side::Buy, 10, 1), "z"));
+    let taker = placed(&mut e, with(limit(a, Side::Buy, 100, 1), "z"));
+    assert_eq!(
+        place(&mut e, with(limit(a, Side::Buy, 10, 1), "z")),
+        Err(Reject::DuplicateClientOrderId(taker))
+    );
+}
+
+#[test]
+fn a_client_id_is_free_again_once_its_order_is_forgotten() {
+    let (mut e, accounts) = setup_with(
+        EngineConfig {
+            closed_orders_per_account: 2,
+            ..config()
+        },
+        1,
+    );
+    let a = accounts[0];
+    let with = |o: NewOrder, c: &str| NewOrder {
+        client_order_id: Some(cid(c)),
+        ..o
+    };
+    let old = placed(&mut e, with(limit(a, Side::Buy, 100, 1), "old"));
+    cancel(&mut e, a, OrderRef::Id(old)).unwrap();
+    for i in 0..2 {
+        let id = placed(&mut e, limit(a, Side::Buy, 90 + i, 1));
+        cancel(&mut e, a, OrderRef::Id(id)).unwrap();
+    }
+    // "old" has left the two-order history: its id may be used again.
+    let again = placed(&mut e, with(limit(a, Side::Buy, 95, 1), "old"));
+    assert_ne!(again, old);
 }
 
 // ----- self-trade prevention -----
