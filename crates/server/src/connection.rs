@@ -89,7 +89,7 @@ const WRITE_BATCH: usize = 64;
 pub async fn run(socket: WebSocket, conn: ConnId, peer: Peer, ctx: Arc<ConnContext>) {
     let addr = peer.addr;
     let queue = ctx.config.server.limits.outbound_queue_frames;
-    let (tx, rx) = mpsc::channel(queue);
+    let (tx, rx) = crate::outbound::channel(queue);
     if ctx
         .inputs
         .send(Input::Open {
@@ -121,6 +121,7 @@ pub async fn run(socket: WebSocket, conn: ConnId, peer: Peer, ctx: Arc<ConnConte
         rate_window_start: Instant::now(),
         rate_count: 0,
         text: String::new(),
+        batch: std::collections::VecDeque::new(),
         faults,
         account: None,
         handle,
@@ -151,6 +152,8 @@ struct Link {
     rate_window_start: Instant,
     rate_count: u32,
     text: String,
+    /// Frames taken from the queue and being written (reused).
+    batch: std::collections::VecDeque<Outbound>,
     /// The fault layer's state while it is enabled (boxed: most connections never have one).
     faults: Option<Box<LinkFaults>>,
     /// The account the connection logged in to (faults aim at it).
@@ -179,7 +182,7 @@ enum Step {
 impl Link {
     async fn serve(
         &mut self,
-        mut rx: mpsc::Receiver<Outbound>,
+        mut rx: crate::outbound::OutboundReceiver,
         mut control: mpsc::Receiver<Control>,
     ) -> Ending {
         let ping_every = Duration::from_secs_f64(self.ctx.config.server.heartbeat_interval);
@@ -540,27 +543,33 @@ impl Link {
         self.write_frame(&Frame::private("ERROR", body), true).await
     }
 
-    async fn on_outbound(&mut self, out: Outbound, rx: &mut mpsc::Receiver<Outbound>) -> Step {
-        let mut next = Some(out);
-        let mut written = 0;
-        while let Some(out) = next.take() {
+    async fn on_outbound(
+        &mut self,
+        out: Outbound,
+        rx: &mut crate::outbound::OutboundReceiver,
+    ) -> Step {
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.push_back(out);
+        rx.drain_into(&mut batch, WRITE_BATCH);
+        let step = self.write_batch(&mut batch).await;
+        batch.clear();
+        self.batch = batch;
+        step
+    }
+
+    async fn write_batch(&mut self, batch: &mut std::collections::VecDeque<Outbound>) -> Step {
+        while let Some(out) = batch.pop_front() {
             match out {
-                Outbound::Frame(frame) => {
-                    match self.write_frame(&frame, false).await {
-                        Step::Continue => {}
-                        other => return other,
-                    }
-                    written += 1;
-                }
+                Outbound::Frame(frame) => match self.write_frame(&frame, false).await {
+                    Step::Continue => {}
+                    other => return other,
+                },
                 Outbound::Close { code, reason } => {
                     let _ = self.socket.flush().await;
                     return Step::Close(code, reason);
                 }
                 Outbound::Bound(seq) => self.account_seq = Some(seq),
                 Outbound::Account { name, configured } => self.bind_account(&name, configured),
-            }
-            if written < WRITE_BATCH {
-                next = rx.try_recv().ok();
             }
         }
         match self.socket.flush().await {
@@ -589,14 +598,15 @@ impl Link {
             return self.write_frame_faulty(frame, flush).await;
         }
         self.stamp(&frame.body);
-        let message = Message::Text(Utf8Bytes::from(self.text.clone()));
-        self.write_message(message, flush).await
+        let text = std::mem::take(&mut self.text);
+        self.write_message(Message::Text(Utf8Bytes::from(text)), flush)
+            .await
     }
 
     /// Assigns the next `seq`: `self.text` holds the stamped frame. The only place `seq` moves.
     fn stamp(&mut self, body: &str) {
         self.seq += 1;
-        self.text.clear();
+        self.text = String::with_capacity(body.len() + 24);
         protocol::splice_seq(self.seq, body, &mut self.text);
     }
 

@@ -42,7 +42,7 @@ pub enum Input {
     /// A WebSocket connection opened.
     Open {
         conn: ConnId,
-        tx: mpsc::Sender<Outbound>,
+        tx: crate::outbound::OutboundSender,
         addr: SocketAddr,
     },
     /// A connection closed (cleanly or not).
@@ -136,7 +136,7 @@ struct AccountInfo {
 }
 
 struct Conn {
-    tx: mpsc::Sender<Outbound>,
+    tx: crate::outbound::OutboundSender,
     /// The peer, for the admin API's connection list.
     #[allow(dead_code)]
     addr: SocketAddr,
