@@ -103,6 +103,7 @@ class ResilientClient:
         self.balances = {}  # asset -> [total, available, locked]
         self.book = Book()
         self.applied_seq = 0
+        self.applied = {}  # account_seq -> what was applied there, to spot a conflicting copy
         self.pending = {}  # account_seq -> event, waiting for the ones before it
         self.gap_since = None
         # The connection.
@@ -111,9 +112,11 @@ class ResilientClient:
         self.resume_token = None
         self.answers = {}  # request_id -> future
         self.next_request = 0
+        self.conflict = False
         self.stats = {k: 0 for k in ("lost_frames", "duplicate_frames", "reordered_frames",
                                      "corrupt_frames", "duplicate_events", "gap_repairs",
-                                     "rebuilds", "book_resyncs", "reconnects", "retries")}
+                                     "conflicts", "rebuilds", "book_resyncs", "reconnects",
+                                     "retries")}
 
     # ----- connection ------------------------------------------------------------------------
 
@@ -122,7 +125,8 @@ class ResilientClient:
         delay = 0.05
         while True:
             try:
-                self.ws = await websockets.connect(self.args.url, max_size=2**22)
+                self.ws = await websockets.connect(self.args.url, max_size=2**22,
+                                                   open_timeout=2, close_timeout=0.5)
                 break
             except (OSError, websockets.WebSocketException):
                 await asyncio.sleep(delay)
@@ -147,14 +151,20 @@ class ResilientClient:
         await self.subscribe_book()
 
     async def reconnect(self, why):
+        """Replaces the connection, as often as it takes."""
         self.stats["reconnects"] += 1
-        for future in self.answers.values():
-            future.cancel()
-        self.answers.clear()
-        if self.ws is not None:
-            self.reader.cancel()
-            await self.ws.close()
-        await self.connect()
+        while True:
+            for future in self.answers.values():
+                future.cancel()
+            self.answers.clear()
+            if self.ws is not None:
+                self.reader.cancel()
+                await self.ws.close()
+            try:
+                await self.connect()
+                return
+            except (Reconnect, ConnectionError, OSError, websockets.WebSocketException):
+                await asyncio.sleep(0.05)
 
     async def ask(self, request, timeout=ANSWER_TIMEOUT_S):
         """Sends a request and waits for the frame that echoes its request_id."""
@@ -197,7 +207,7 @@ class ResilientClient:
         future = self.answers.get(msg.get("request_id"))
         if future is not None and not future.done():
             future.set_result(msg)
-        if "account_seq" in msg and msg["type"] in EVENT_TYPES:
+        if is_private_event(msg):
             self.on_private_event(msg)
         elif msg["type"] == "HEARTBEAT" and msg.get("account_seq") is not None:
             if msg["account_seq"] > self.applied_seq and self.gap_since is None:
@@ -212,13 +222,22 @@ class ResilientClient:
             self.apply(event)
             return
         seq = event["account_seq"]
+        known = self.applied.get(seq) or (fingerprint(self.pending[seq]) if seq in self.pending
+                                          else None)
+        if known is not None and known != fingerprint(event):
+            # Two different events claim one place in the stream: one is a lie (a fabricated
+            # fill). Which one cannot be told from here, so the view is rebuilt from the truth.
+            self.conflict = True
+            return
         if seq <= self.applied_seq or seq in self.pending:
             self.stats["duplicate_events"] += 1
             return
         self.pending[seq] = event
         while self.applied_seq + 1 in self.pending:
             self.applied_seq += 1
-            self.apply(self.pending.pop(self.applied_seq))
+            event = self.pending.pop(self.applied_seq)
+            self.applied[self.applied_seq] = fingerprint(event)
+            self.apply(event)
         self.gap_since = (asyncio.get_running_loop().time() if self.pending else None)
 
     def apply(self, e):
@@ -256,12 +275,20 @@ class ResilientClient:
         self.balances = {a: [b["total"], b["available"], b["locked"]]
                          for a, b in balance["balances"].items()}
         self.applied_seq = seqs.pop()
+        self.applied = {}
         self.pending = {s: e for s, e in self.pending.items() if s > self.applied_seq}
         self.gap_since = None
+        self.conflict = False
 
     async def repair_gaps(self):
-        """A gap in the account stream that did not fill in by itself: resume over it."""
-        if not self.recovery or self.gap_since is None:
+        """A gap in the account stream that did not fill in by itself: resume over it. A
+        conflict (two events for one account_seq): rebuild from the exchange's answers."""
+        if not self.recovery:
+            return
+        if self.conflict:
+            self.stats["conflicts"] += 1
+            await self.rebuild()
+        if self.gap_since is None:
             return
         if asyncio.get_running_loop().time() - self.gap_since > GAP_PATIENCE_S:
             self.stats["gap_repairs"] += 1
@@ -366,6 +393,8 @@ class ResilientClient:
                 if self.recovery:
                     await self.ask({"type": "PING"})
                     await self.repair_gaps()
+                    if self.gap_since is not None:
+                        continue
                 return
             except (Reconnect, ConnectionError):
                 continue
@@ -378,8 +407,21 @@ class ResilientClient:
                 "intended": [p["coid"] for p in plan], "stats": self.stats}
 
 
+def fingerprint(event):
+    """What identifies a private event, to tell a repeat from a different event."""
+    return (event["type"], event.get("fill_id"), event.get("order_id"), event.get("asset"))
+
+
 EVENT_TYPES = {"ORDER_ACK", "ORDER_FILL", "ORDER_CANCEL", "ORDER_AMENDED", "BALANCE_UPDATE",
                "POSITION_UPDATE"}
+
+
+def is_private_event(msg):
+    """A private event of the account stream. The asker's copy of an ORDER_ACK or ORDER_CANCEL
+    is one (it carries request_id too); a BALANCE_UPDATE answering GET_BALANCE is not."""
+    if msg["type"] not in EVENT_TYPES or "account_seq" not in msg:
+        return False
+    return not ("request_id" in msg and msg["type"] in ("BALANCE_UPDATE", "POSITION_UPDATE"))
 
 
 async def main():
@@ -392,12 +434,8 @@ async def main():
     parser.add_argument("--no-recovery", action="store_true")
     args = parser.parse_args()
     client = ResilientClient(args)
-    while True:
-        try:
-            await client.connect()
-            break
-        except (Reconnect, ConnectionError):
-            continue
+    await client.reconnect("start")
+    client.stats["reconnects"] = 0
     plan = await client.trade()
     print("TRADING_DONE", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
