@@ -107,6 +107,7 @@ pub enum RequestKind {
         account: Option<String>,
         api_key: Option<String>,
         last_account_seq: u64,
+        cancel_on_disconnect: bool,
     },
     /// The order as parsed; the server fills in the account.
     PlaceOrder(NewOrder),
@@ -332,6 +333,9 @@ impl Ctx<'_, '_> {
                 last_account_seq: self
                     .opt_u64("last_account_seq", &r.last_account_seq)?
                     .unwrap_or(0),
+                cancel_on_disconnect: self
+                    .opt_bool("cancel_on_disconnect", &r.cancel_on_disconnect)?
+                    .unwrap_or(false),
             },
             "PLACE_ORDER" => RequestKind::PlaceOrder(self.new_order(catalog)?),
             "CANCEL_ORDER" => RequestKind::CancelOrder(self.order_ref()?),

@@ -72,8 +72,10 @@ pub struct LimitsConfig {
     pub outbound_queue_frames: usize,
     /// What to do with a slow consumer: `disconnect` (close 1008) or `drop_market_data`.
     pub slow_consumer: SlowConsumerAction,
-    /// Closes connections older than this many seconds (after a SERVER_NOTICE), if set.
-    pub max_connection_age_s: Option<u64>,
+    /// Closes connections older than this many seconds (fractions allowed), if set: a
+    /// SERVER_NOTICE comes at 90% of the age or 10 s before the end, whichever is later, then
+    /// the close (code 4000, reason "connection age").
+    pub max_connection_age_s: Option<f64>,
 }
 
 /// What happens to a connection whose outbound queue is full.
@@ -346,6 +348,23 @@ impl Config {
                 return Err(ConfigError::new(
                     format!("server.limits.{key}"),
                     "must be at least 1",
+                ));
+            }
+        }
+        if limits.slow_consumer == SlowConsumerAction::DropMarketData
+            && limits.outbound_queue_frames < 4
+        {
+            return Err(ConfigError::new(
+                "server.limits.outbound_queue_frames",
+                "must be at least 4 with slow_consumer drop_market_data (a quarter is kept for \
+                 private events, and a stream reset needs two frames)",
+            ));
+        }
+        if let Some(age) = limits.max_connection_age_s {
+            if age <= 0.0 || std::time::Duration::try_from_secs_f64(age).is_err() {
+                return Err(ConfigError::new(
+                    "server.limits.max_connection_age_s",
+                    "must be a positive number of seconds",
                 ));
             }
         }
@@ -642,6 +661,14 @@ mod tests {
             (
                 r#"{"failures": {"modes": {"drop_messages": {"probability": 2}}}}"#,
                 "failures.modes.drop_messages.probability",
+            ),
+            (
+                r#"{"server": {"limits": {"max_connection_age_s": 0}}}"#,
+                "server.limits.max_connection_age_s",
+            ),
+            (
+                r#"{"server": {"limits": {"slow_consumer": "drop_market_data", "outbound_queue_frames": 2}}}"#,
+                "server.limits.outbound_queue_frames",
             ),
         ];
         for (text, path) in cases {

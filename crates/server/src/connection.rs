@@ -21,13 +21,13 @@ use faults::{
 use futures_util::SinkExt;
 use protocol::request::parse_request;
 use protocol::{messages as msg, Catalog, Channel, ErrorCode, RequestId, RequestKind};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Config;
 use crate::core::{now_ns, ConnId, Input};
 use crate::link_faults::{unknown_outcome_error, Body, LinkFaults, Peek};
 use crate::listener::Peer;
-use crate::outbound::{Frame, Outbound};
+use crate::outbound::{CloseNow, Frame, Outbound};
 use crate::registry::{ConnHandle, Control, Registry};
 
 /// Sequence counters the engine thread publishes for HEARTBEAT frames.
@@ -84,18 +84,23 @@ impl ConnContext {
 const HEARTBEAT_SILENCE: Duration = Duration::from_secs(1);
 /// Frames written per flush at most, so one busy connection batches its syscalls.
 const WRITE_BATCH: usize = 64;
+/// How long a close frame may wait behind unsent data for a peer that does not read, before
+/// the socket is dropped without it.
+pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs a connection to its end, then tells the engine thread it is gone.
 pub async fn run(socket: WebSocket, conn: ConnId, peer: Peer, ctx: Arc<ConnContext>) {
     let addr = peer.addr;
     let queue = ctx.config.server.limits.outbound_queue_frames;
     let (tx, rx) = crate::outbound::channel(queue);
+    let (kill, killed) = oneshot::channel();
     if ctx
         .inputs
         .send(Input::Open {
             conn,
             tx: tx.clone(),
             addr,
+            kill,
         })
         .await
         .is_err()
@@ -129,7 +134,23 @@ pub async fn run(socket: WebSocket, conn: ConnId, peer: Peer, ctx: Arc<ConnConte
         frames_out: 0,
     };
     drop(tx);
-    let Ending { reason, reset } = link.serve(rx, control).await;
+    // The engine thread can close the connection at once (a slow consumer), even while a write
+    // waits for a peer that stopped reading: the wait is abandoned and the close frame sent
+    // after what the socket already holds.
+    let ended = tokio::select! {
+        ending = link.serve(rx, control) => Err(ending),
+        Ok(close) = killed => Ok(close),
+    };
+    let Ending { reason, reset } = match ended {
+        Err(ending) => ending,
+        Ok(CloseNow { code, reason }) => {
+            link.close(code, reason).await;
+            Ending {
+                reason,
+                reset: false,
+            }
+        }
+    };
     if reset {
         // Dropping the socket after this sends RST instead of FIN.
         peer.reset.store(true, Ordering::Release);
@@ -229,13 +250,7 @@ impl Link {
             match step {
                 Step::Continue => {}
                 Step::Close(code, reason) => {
-                    let _ = self
-                        .socket
-                        .send(Message::Close(Some(CloseFrame {
-                            code,
-                            reason: Utf8Bytes::from_static(reason),
-                        })))
-                        .await;
+                    self.close(code, reason).await;
                     return Ending {
                         reason,
                         reset: false,
@@ -407,6 +422,16 @@ impl Link {
         }
     }
 
+    /// Sends a close frame, waiting at most [`CLOSE_FLUSH_TIMEOUT`] for a peer that does not
+    /// read.
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        let frame = Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        }));
+        let _ = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, self.socket.send(frame)).await;
+    }
+
     async fn on_incoming(&mut self, incoming: Option<Result<Message, axum::Error>>) -> Step {
         let message = match incoming {
             None => return Step::End("client went away"),
@@ -570,6 +595,14 @@ impl Link {
                 }
                 Outbound::Bound(seq) => self.account_seq = Some(seq),
                 Outbound::Account { name, configured } => self.bind_account(&name, configured),
+                Outbound::Replay(frames) => {
+                    for frame in &frames {
+                        match self.write_frame(frame, false).await {
+                            Step::Continue => {}
+                            other => return other,
+                        }
+                    }
+                }
             }
         }
         match self.socket.flush().await {

@@ -24,7 +24,8 @@ use rand_chacha::ChaCha8Rng;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{Config, SlowConsumerAction};
-use crate::outbound::{Frame, Outbound};
+use crate::outbound::{CloseNow, Frame, Outbound};
+use crate::sessions::{ResumeBuffer, ResumeError, Sessions};
 use crate::ticker::RollingStats;
 
 /// A connection's id: a counter from 1.
@@ -44,6 +45,8 @@ pub enum Input {
         conn: ConnId,
         tx: crate::outbound::OutboundSender,
         addr: SocketAddr,
+        /// Closes the connection at once (slow consumer), bypassing its full queue.
+        kill: oneshot::Sender<CloseNow>,
     },
     /// A connection closed (cleanly or not).
     Close { conn: ConnId },
@@ -66,8 +69,19 @@ pub enum Input {
     /// The fault layer's `phantom_fills`: send this connection a fabricated ORDER_FILL for one
     /// of its account's open orders. The engine's state is not touched.
     PhantomFill { conn: ConnId },
+    /// A connection reached the notice time (`close: false`) or the end (`close: true`) of its
+    /// maximum age.
+    ConnectionAge { conn: ConnId, close: bool },
+    /// Periodic chores: stream resets that waited for room, expired resume tokens.
+    Housekeeping,
     /// Stop the thread.
     Shutdown,
+}
+
+/// How a RESUME proves the account.
+enum Credentials {
+    Token(String),
+    ApiKey { account: String, api_key: String },
 }
 
 /// Who a REST request is for.
@@ -133,6 +147,10 @@ struct AccountInfo {
     seq: Arc<AtomicU64>,
     conns: Vec<ConnId>,
     dead_mans_switch_generation: u64,
+    /// The armed dead man's switch's timer, aborted when re-armed or disarmed.
+    dead_mans_switch_timer: Option<tokio::task::AbortHandle>,
+    /// Recent private events for RESUME (accounts that can log in only).
+    resume: Option<ResumeBuffer>,
 }
 
 struct Conn {
@@ -147,6 +165,10 @@ struct Conn {
     reset_pending: Vec<(Channel, SymbolId)>,
     /// Set when the connection is being closed by the server: send nothing more.
     closing: bool,
+    /// Closes the connection at once; taken when used.
+    kill: Option<oneshot::Sender<CloseNow>>,
+    /// The maximum-age timer, aborted when the connection closes first.
+    age_timer: Option<tokio::task::AbortHandle>,
 }
 
 #[derive(Default)]
@@ -165,8 +187,13 @@ pub struct Core {
     accounts: Vec<AccountInfo>,
     by_name: HashMap<String, AccountId>,
     by_api_key: HashMap<String, AccountId>,
-    resume_tokens: HashMap<String, AccountId>,
+    sessions: Sessions,
     conns: HashMap<ConnId, Conn>,
+    /// Connections the server closed during the current input: forgotten once it is handled.
+    reap: Vec<ConnId>,
+    /// Connections with market-data streams waiting for a STREAM_RESET.
+    starved: Vec<ConnId>,
+    last_token_sweep_ns: u64,
     subs: HashMap<(Channel, Option<SymbolId>), Vec<ConnId>>,
     market_data: Vec<SymbolMarketData>,
     default_balances: Vec<(AssetId, Amount)>,
@@ -245,8 +272,17 @@ impl Core {
             accounts: Vec::new(),
             by_name: HashMap::new(),
             by_api_key: HashMap::new(),
-            resume_tokens: HashMap::new(),
+            sessions: Sessions::new(
+                config
+                    .exchange
+                    .history
+                    .resume_max_age_s
+                    .saturating_mul(1_000_000_000),
+            ),
             conns: HashMap::new(),
+            reap: Vec::new(),
+            starved: Vec::new(),
+            last_token_sweep_ns: 0,
             subs: HashMap::new(),
             market_data,
             default_balances,
@@ -370,6 +406,7 @@ impl Core {
     /// the next request is usually microseconds away, and a futex sleep and wake-up would cost
     /// more than the wait.
     pub fn run(mut self, mut inputs: mpsc::Receiver<Input>) {
+        self.spawn_housekeeping();
         loop {
             let input = match self.poll_briefly(&mut inputs) {
                 Some(input) => input,
@@ -400,7 +437,12 @@ impl Core {
     /// Handles one input; `false` means stop.
     pub fn handle(&mut self, input: Input) -> bool {
         match input {
-            Input::Open { conn, tx, addr } => {
+            Input::Open {
+                conn,
+                tx,
+                addr,
+                kill,
+            } => {
                 self.conns.insert(
                     conn,
                     Conn {
@@ -411,11 +453,19 @@ impl Core {
                         subs: Vec::new(),
                         reset_pending: Vec::new(),
                         closing: false,
+                        kill: Some(kill),
+                        age_timer: None,
                     },
                 );
+                self.start_age_timer(conn);
             }
             Input::Close { conn } => self.close_conn(conn),
-            Input::Request { conn, request } => self.request(conn, request),
+            Input::Request { conn, request } => {
+                if !self.starved.is_empty() {
+                    self.resend_stream_resets(conn);
+                }
+                self.request(conn, request);
+            }
             Input::Rest { call, reply } => {
                 let _ = reply.send(self.rest(call));
             }
@@ -431,8 +481,11 @@ impl Core {
                 generation,
             } => self.dead_mans_switch(account, generation),
             Input::PhantomFill { conn } => self.phantom_fill(conn),
+            Input::ConnectionAge { conn, close } => self.connection_age(conn, close),
+            Input::Housekeeping => self.housekeeping(),
             Input::Shutdown => return false,
         }
+        self.reap_closed();
         true
     }
 
@@ -461,13 +514,25 @@ impl Core {
             self.by_api_key.insert(key.clone(), id);
         }
         self.by_name.insert(name.clone(), id);
+        let opening_seq = self.engine.account_seq(id);
+        // Only accounts a client can log in to again can resume: the others are not buffered.
+        let history = &self.config.exchange.history;
+        let resume = (kind == AccountKind::Configured).then(|| {
+            ResumeBuffer::new(
+                opening_seq,
+                history.resume_events_per_account,
+                history.resume_max_age_s.saturating_mul(1_000_000_000),
+            )
+        });
         self.accounts.push(AccountInfo {
             name,
             kind,
             api_key,
-            seq: Arc::new(AtomicU64::new(self.engine.account_seq(id))),
+            seq: Arc::new(AtomicU64::new(opening_seq)),
             conns: Vec::new(),
             dead_mans_switch_generation: 0,
+            dead_mans_switch_timer: None,
+            resume,
         });
         id
     }
@@ -526,10 +591,14 @@ impl Core {
             .get(&conn)
             .is_some_and(|c| c.cancel_on_disconnect);
         let account = self.unbind(conn);
+        self.sessions.release(conn, now_ns());
         for list in self.candle_subs.values_mut() {
             list.retain(|&x| x != conn);
         }
         if let Some(c) = self.conns.remove(&conn) {
+            if let Some(timer) = &c.age_timer {
+                timer.abort();
+            }
             for key in c.subs {
                 if let Some(list) = self.subs.get_mut(&key) {
                     list.retain(|&x| x != conn);
@@ -561,7 +630,9 @@ impl Core {
 
     // ----- sending -----------------------------------------------------------------------
 
-    /// Hands a frame to a connection. A full queue makes it a slow consumer.
+    /// Hands a frame to a connection. A full queue makes it a slow consumer: disconnected, or,
+    /// with `slow_consumer: drop_market_data`, its market data is dropped (and its streams reset
+    /// later) while answers and private events keep the last quarter of the queue.
     fn send(&mut self, conn: ConnId, frame: Frame) {
         let action = self.config.server.limits.slow_consumer;
         let Some(c) = self.conns.get_mut(&conn) else {
@@ -570,36 +641,95 @@ impl Core {
         if c.closing {
             return;
         }
+        let drops_market = action == SlowConsumerAction::DropMarketData;
+        let market = frame.meta.channel.is_some();
+        if drops_market && market && c.tx.capacity() <= private_reserve(c.tx.max_capacity()) {
+            self.drop_market_frame(conn, &frame);
+            return;
+        }
         match c.tx.try_send(Outbound::Frame(frame)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Closed(_)) => c.closing = true,
-            Err(mpsc::error::TrySendError::Full(Outbound::Frame(frame))) => {
-                match (action, frame.meta.channel) {
-                    (SlowConsumerAction::DropMarketData, Some(channel)) => {
-                        if let Some(symbol) = symbol_of_frame(&self.catalog, &frame) {
-                            if !c.reset_pending.contains(&(channel, symbol)) {
-                                c.reset_pending.push((channel, symbol));
-                            }
-                        }
-                    }
-                    _ => {
-                        c.closing = true;
-                        let tx = c.tx.clone();
-                        // The queue is full: the close goes through a task that waits for room,
-                        // and the reader side is told by the channel closing.
-                        self.runtime.spawn(async move {
-                            let _ = tx
-                                .send(Outbound::Close {
-                                    code: 1008,
-                                    reason: "slow consumer",
-                                })
-                                .await;
-                        });
-                        tracing::debug!(conn, "slow consumer disconnected");
-                    }
-                }
+            Err(mpsc::error::TrySendError::Full(Outbound::Frame(frame)))
+                if drops_market && market =>
+            {
+                self.drop_market_frame(conn, &frame);
             }
-            Err(mpsc::error::TrySendError::Full(_)) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::debug!(conn, "slow consumer disconnected");
+                self.disconnect(conn, 1008, "slow consumer");
+            }
+        }
+    }
+
+    /// Sends a RESUME replay as one queue item (it may hold more events than the queue has
+    /// slots).
+    fn send_replay(&mut self, conn: ConnId, frames: Vec<Frame>) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if c.closing {
+            return;
+        }
+        match c.tx.try_send(Outbound::Replay(frames)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Closed(_)) => c.closing = true,
+            Err(mpsc::error::TrySendError::Full(_)) => self.disconnect(conn, 1008, "slow consumer"),
+        }
+    }
+
+    /// Drops a market-data frame for a slow consumer and remembers that its stream needs a
+    /// STREAM_RESET and a fresh start when there is room again.
+    fn drop_market_frame(&mut self, conn: ConnId, frame: &Frame) {
+        let (Some(channel), Some(symbol)) =
+            (frame.meta.channel, symbol_of_frame(&self.catalog, frame))
+        else {
+            return;
+        };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if c.reset_pending.is_empty() {
+            self.starved.push(conn);
+        }
+        if !c.reset_pending.contains(&(channel, symbol)) {
+            c.reset_pending.push((channel, symbol));
+        }
+    }
+
+    /// Closes a connection from the server side with `code` and `reason`. The close frame goes
+    /// after the frames already queued; a slow consumer (1008), or a connection whose queue is
+    /// full, is closed at once instead, dropping what is queued; so is one whose queued close
+    /// is not written within [`crate::connection::CLOSE_FLUSH_TIMEOUT`]. The engine forgets the
+    /// connection when the current input is done (cancel-on-disconnect applies then).
+    fn disconnect(&mut self, conn: ConnId, code: u16, reason: &'static str) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if c.closing {
+            return;
+        }
+        c.closing = true;
+        let queued = code != 1008 && c.tx.try_send(Outbound::Close { code, reason }).is_ok();
+        if let Some(kill) = c.kill.take() {
+            let close = CloseNow { code, reason };
+            if queued {
+                // A peer that stopped reading would keep the queued close waiting forever.
+                self.runtime.spawn(async move {
+                    tokio::time::sleep(crate::connection::CLOSE_FLUSH_TIMEOUT).await;
+                    let _ = kill.send(close);
+                });
+            } else {
+                let _ = kill.send(close);
+            }
+        }
+        self.reap.push(conn);
+    }
+
+    /// Forgets the connections the server closed while handling the last input.
+    fn reap_closed(&mut self) {
+        while let Some(conn) = self.reap.pop() {
+            self.close_conn(conn);
         }
     }
 
@@ -613,26 +743,47 @@ impl Core {
         self.send_body(conn, "ERROR", s);
     }
 
-    /// Sends a private event to every connection of the account. The connection that asked
-    /// (`direct`) gets the request's id in its copy.
+    /// Sends a private event (the account's `account_seq`-th) to every connection of the
+    /// account, and keeps it for RESUME. The connection that asked (`direct`) gets the request's
+    /// id in its copy; the kept copy has none.
     fn send_private(
         &mut self,
         account: AccountId,
+        account_seq: u64,
         msg_type: &'static str,
         direct: Option<(ConnId, Option<&RequestId>)>,
         write: impl Fn(&mut String, Option<&RequestId>),
     ) {
+        let latest = self.events_last_seq(account);
         let Some(info) = self.accounts.get(account.0 as usize) else {
             return;
         };
-        if let Some(seq) = self.events_last_seq(account) {
+        if let Some(seq) = latest {
             info.seq.store(seq, Ordering::Relaxed);
         }
+        let mut plain: Option<Arc<str>> = None;
+        if info.resume.is_some() {
+            let body = self.render(|s| write(s, None));
+            if let Some(buffer) = self
+                .accounts
+                .get_mut(account.0 as usize)
+                .and_then(|i| i.resume.as_mut())
+            {
+                buffer.push(
+                    account_seq,
+                    now_ns(),
+                    Frame::private(msg_type, body.clone()),
+                );
+            }
+            plain = Some(body);
+        }
+        let Some(info) = self.accounts.get(account.0 as usize) else {
+            return;
+        };
         if info.conns.is_empty() {
             return;
         }
         let conns = info.conns.clone();
-        let mut plain: Option<Arc<str>> = None;
         for conn in conns {
             match direct {
                 Some((d, rid)) if d == conn && rid.is_some() => {
@@ -706,7 +857,7 @@ impl Core {
         let Some(pos) = c.reset_pending.iter().position(|&k| k == (channel, symbol)) else {
             return false;
         };
-        if c.tx.capacity() < 8 {
+        if !has_room(&c.tx) {
             return true;
         }
         c.reset_pending.swap_remove(pos);
@@ -720,6 +871,61 @@ impl Core {
         self.send(conn, Frame::market("STREAM_RESET", channel, s.into()));
         self.send_stream_start(conn, channel, symbol, None);
         true
+    }
+
+    /// Resets every stream of the connection that is waiting for one, if its queue has room.
+    fn resend_stream_resets(&mut self, conn: ConnId) {
+        let pending = match self.conns.get(&conn) {
+            Some(c) if !c.closing && !c.reset_pending.is_empty() && has_room(&c.tx) => {
+                c.reset_pending.clone()
+            }
+            _ => return,
+        };
+        for (channel, symbol) in pending {
+            self.take_reset(conn, channel, symbol);
+        }
+    }
+
+    /// Starts the task that sends [`Input::Housekeeping`] every [`HOUSEKEEPING_INTERVAL`]; it
+    /// ends with the engine thread.
+    fn spawn_housekeeping(&self) {
+        let inputs = self.inputs.clone();
+        self.runtime.spawn(async move {
+            let mut every = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                // A busy engine thread skips a round rather than queueing chores.
+                if let Err(mpsc::error::TrySendError::Closed(_)) =
+                    inputs.try_send(Input::Housekeeping)
+                {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// Resets the streams that waited for room, and forgets expired resume tokens (once a
+    /// second).
+    fn housekeeping(&mut self) {
+        let mut starved = std::mem::take(&mut self.starved);
+        starved.sort_unstable();
+        starved.dedup();
+        for conn in starved {
+            self.resend_stream_resets(conn);
+            if self
+                .conns
+                .get(&conn)
+                .is_some_and(|c| !c.closing && !c.reset_pending.is_empty())
+            {
+                self.starved.push(conn);
+            }
+        }
+        let now = now_ns();
+        if now.saturating_sub(self.last_token_sweep_ns) >= 1_000_000_000 {
+            self.sessions.sweep(now);
+            self.last_token_sweep_ns = now;
+        }
     }
 
     // ----- requests ----------------------------------------------------------------------
@@ -743,6 +949,7 @@ impl Core {
                     c.cancel_on_disconnect = false;
                 }
                 self.unbind(conn);
+                self.sessions.revoke(conn);
                 let mut s = String::new();
                 let mut w = protocol::json::ObjectWriter::new(&mut s);
                 w.str("type", "LOGGED_OUT");
@@ -752,12 +959,37 @@ impl Core {
                 w.end();
                 self.send_body(conn, "LOGGED_OUT", s);
             }
-            RequestKind::Resume { .. } => {
-                self.error(
+            RequestKind::Resume {
+                resume_token,
+                account,
+                api_key,
+                last_account_seq,
+                cancel_on_disconnect,
+            } => {
+                let credentials = match (resume_token, account, api_key) {
+                    (Some(token), _, _) => Credentials::Token(token),
+                    (None, Some(account), Some(api_key)) => {
+                        Credentials::ApiKey { account, api_key }
+                    }
+                    (None, _, _) => {
+                        let mut s = String::new();
+                        msg::error(
+                            &mut s,
+                            rid,
+                            ErrorCode::MissingField,
+                            "RESUME needs resume_token, or account and api_key",
+                            &msg::error_details(Some("resume_token"), Some("RESUME")),
+                        );
+                        self.send_body(conn, "ERROR", s);
+                        return;
+                    }
+                };
+                self.resume(
                     conn,
                     rid,
-                    ErrorCode::InvalidResumeToken,
-                    "session resume is not available on this server",
+                    credentials,
+                    last_account_seq,
+                    cancel_on_disconnect,
                 );
             }
             RequestKind::PlaceOrder(mut order) => {
@@ -1114,28 +1346,25 @@ impl Core {
         orders
     }
 
-    fn login(
-        &mut self,
-        conn: ConnId,
-        rid: Option<&RequestId>,
-        name: &str,
-        api_key: &str,
-        cancel_on_disconnect: bool,
-    ) {
-        let account = self.by_name.get(name).copied().filter(|id| {
+    /// The configured account `name` if `api_key` is its key.
+    fn configured_account(&self, name: &str, api_key: &str) -> Option<AccountId> {
+        self.by_name.get(name).copied().filter(|id| {
             self.account_info(*id).is_some_and(|info| {
                 info.kind == AccountKind::Configured && info.api_key.as_deref() == Some(api_key)
             })
-        });
-        let Some(account) = account else {
-            self.error(
-                conn,
-                rid,
-                ErrorCode::AuthFailed,
-                "unknown account or wrong api_key",
-            );
-            return;
-        };
+        })
+    }
+
+    /// Binds the connection to a configured account, as LOGIN and RESUME do: a connection on an
+    /// anonymous account moves over; one logged in to another configured account is refused
+    /// (ALREADY_LOGGED_IN, answered here) and `false` returned.
+    fn bind_configured(
+        &mut self,
+        conn: ConnId,
+        rid: Option<&RequestId>,
+        account: AccountId,
+        cancel_on_disconnect: bool,
+    ) -> bool {
         let current = self.conns.get(&conn).and_then(|c| c.account);
         match current {
             Some(a) if a == account => {}
@@ -1150,7 +1379,7 @@ impl Core {
                     ErrorCode::AlreadyLoggedIn,
                     "this connection is logged in to another account",
                 );
-                return;
+                return false;
             }
             Some(_) => {
                 self.unbind(conn);
@@ -1161,9 +1390,38 @@ impl Core {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.cancel_on_disconnect = cancel_on_disconnect;
         }
+        true
+    }
+
+    /// A fresh resume token from the seeded generator.
+    fn new_resume_token(&mut self) -> String {
+        format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64())
+    }
+
+    fn login(
+        &mut self,
+        conn: ConnId,
+        rid: Option<&RequestId>,
+        name: &str,
+        api_key: &str,
+        cancel_on_disconnect: bool,
+    ) {
+        let Some(account) = self.configured_account(name, api_key) else {
+            self.error(
+                conn,
+                rid,
+                ErrorCode::AuthFailed,
+                "unknown account or wrong api_key",
+            );
+            return;
+        };
+        if !self.bind_configured(conn, rid, account, cancel_on_disconnect) {
+            return;
+        }
         let session_id = format!("s-{conn}");
-        let token = format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64());
-        self.resume_tokens.insert(token.clone(), account);
+        let token = self.new_resume_token();
+        self.sessions
+            .issue(conn, account, token.clone(), session_id.clone(), now_ns());
         let mut s = String::new();
         let mut w = protocol::json::ObjectWriter::new(&mut s);
         w.str("type", "LOGGED_IN");
@@ -1177,6 +1435,147 @@ impl Core {
             .u64("account_seq", self.engine.account_seq(account));
         w.end();
         self.send_body(conn, "LOGGED_IN", s);
+    }
+
+    /// RESUME: binds the connection like LOGIN, replays the private events after
+    /// `last_seen`, then answers RESUMED; or answers RESUME_GAP (still bound) when the buffer
+    /// no longer reaches back that far. All on this thread, so live events follow in order.
+    fn resume(
+        &mut self,
+        conn: ConnId,
+        rid: Option<&RequestId>,
+        credentials: Credentials,
+        last_seen: u64,
+        cancel_on_disconnect: bool,
+    ) {
+        let now = now_ns();
+        let (account, session_id) = match &credentials {
+            Credentials::Token(token) => match self.sessions.lookup(token, now) {
+                Some(info) => (info.account, info.session_id),
+                None => {
+                    self.error(
+                        conn,
+                        rid,
+                        ErrorCode::InvalidResumeToken,
+                        "unknown or expired resume_token: LOGIN again",
+                    );
+                    return;
+                }
+            },
+            Credentials::ApiKey { account, api_key } => {
+                match self.configured_account(account, api_key) {
+                    Some(id) => (id, format!("s-{conn}")),
+                    None => {
+                        self.error(
+                            conn,
+                            rid,
+                            ErrorCode::AuthFailed,
+                            "unknown account or wrong api_key",
+                        );
+                        return;
+                    }
+                }
+            }
+        };
+        let current = self.engine.account_seq(account);
+        if last_seen > current {
+            let mut s = String::new();
+            msg::error(
+                &mut s,
+                rid,
+                ErrorCode::InvalidField,
+                &format!("last_account_seq {last_seen} is ahead of the account's {current}"),
+                &format!("{{\"field\":\"last_account_seq\",\"current\":{current}}}"),
+            );
+            self.send_body(conn, "ERROR", s);
+            return;
+        }
+        if !self.bind_configured(conn, rid, account, cancel_on_disconnect) {
+            return;
+        }
+        let token = match credentials {
+            Credentials::Token(token) => {
+                self.sessions.adopt(&token, conn, now);
+                token
+            }
+            Credentials::ApiKey { .. } => {
+                let token = self.new_resume_token();
+                self.sessions
+                    .issue(conn, account, token.clone(), session_id.clone(), now);
+                token
+            }
+        };
+        let replay = match self
+            .accounts
+            .get_mut(account.0 as usize)
+            .and_then(|info| info.resume.as_mut())
+        {
+            Some(buffer) => buffer.replay(last_seen, now),
+            None => Err(ResumeError::Gap {
+                oldest_available: current + 1,
+                current,
+            }),
+        };
+        let name = self
+            .account_info(account)
+            .map(|i| i.name.clone())
+            .unwrap_or_default();
+        let mut s = String::new();
+        match replay {
+            Ok(replay) => {
+                if !replay.frames.is_empty() {
+                    self.send_replay(conn, replay.frames);
+                }
+                let mut w = protocol::json::ObjectWriter::new(&mut s);
+                w.str("type", "RESUMED");
+                if let Some(r) = rid {
+                    w.raw("request_id", r.as_json());
+                }
+                w.str("account", &name)
+                    .str("session_id", &session_id)
+                    .str("resume_token", &token)
+                    .bool("cancel_on_disconnect", cancel_on_disconnect)
+                    .u64("from", replay.from)
+                    .u64("to", replay.to)
+                    .u64("account_seq", replay.to);
+                w.end();
+                self.send_body(conn, "RESUMED", s);
+            }
+            Err(ResumeError::Gap {
+                oldest_available,
+                current,
+            }) => {
+                let mut details = String::new();
+                let mut d = protocol::json::ObjectWriter::new(&mut details);
+                d.u64("oldest_available", oldest_available)
+                    .u64("current", current)
+                    .str("account", &name)
+                    .str("session_id", &session_id)
+                    .str("resume_token", &token);
+                d.end();
+                msg::error(
+                    &mut s,
+                    rid,
+                    ErrorCode::ResumeGap,
+                    &format!(
+                        "events after account_seq {last_seen} are no longer held: rebuild from \
+                         GET_ORDERS, GET_BALANCE and GET_FILLS (the connection is logged in)"
+                    ),
+                    &details,
+                );
+                self.send_body(conn, "ERROR", s);
+            }
+            Err(ResumeError::Ahead { current }) => {
+                // Checked above against the engine; the buffer agrees with it.
+                debug_assert!(false, "resume buffer ahead of the engine at {current}");
+                self.error(
+                    conn,
+                    rid,
+                    ErrorCode::InternalError,
+                    "resume buffer out of step",
+                );
+            }
+        }
     }
 
     fn subscribe(
@@ -1290,9 +1689,13 @@ impl Core {
         };
         info.dead_mans_switch_generation += 1;
         let generation = info.dead_mans_switch_generation;
+        // One timer per account: re-arming or disarming ends the previous one.
+        if let Some(timer) = info.dead_mans_switch_timer.take() {
+            timer.abort();
+        }
         if timeout_ms > 0 {
             let inputs = self.inputs.clone();
-            self.runtime.spawn(async move {
+            let timer = self.runtime.spawn(async move {
                 tokio::time::sleep(std::time::Duration::from_millis(timeout_ms)).await;
                 let _ = inputs
                     .send(Input::DeadMansSwitch {
@@ -1301,6 +1704,7 @@ impl Core {
                     })
                     .await;
             });
+            info.dead_mans_switch_timer = Some(timer.abort_handle());
         }
         let mut s = String::new();
         let mut w = protocol::json::ObjectWriter::new(&mut s);
@@ -1312,7 +1716,10 @@ impl Core {
             .bool("armed", timeout_ms > 0);
         if timeout_ms > 0 {
             w.str_with("trigger_time", |o| {
-                protocol::time::write_iso8601(now_ns() + timeout_ms * 1_000_000, o)
+                protocol::time::write_iso8601(
+                    now_ns().saturating_add(timeout_ms.saturating_mul(1_000_000)),
+                    o,
+                )
             });
         }
         w.end();
@@ -1326,6 +1733,7 @@ impl Core {
         if due {
             if let Some(info) = self.accounts.get_mut(account.0 as usize) {
                 info.dead_mans_switch_generation += 1;
+                info.dead_mans_switch_timer = None;
             }
             let _ = self.run_command(
                 None,
@@ -1337,6 +1745,72 @@ impl Core {
                 },
             );
         }
+    }
+
+    /// With `server.limits.max_connection_age_s`: schedules the connection's SERVER_NOTICE and
+    /// its close (see [`age_notice_delay`]).
+    fn start_age_timer(&mut self, conn: ConnId) {
+        let Some(age) = self
+            .config
+            .server
+            .limits
+            .max_connection_age_s
+            .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+        else {
+            return;
+        };
+        let notice = age_notice_delay(age);
+        let inputs = self.inputs.clone();
+        let timer = self.runtime.spawn(async move {
+            tokio::time::sleep(notice).await;
+            let close = false;
+            if inputs
+                .send(Input::ConnectionAge { conn, close })
+                .await
+                .is_err()
+            {
+                return;
+            }
+            tokio::time::sleep(age.saturating_sub(notice)).await;
+            let close = true;
+            let _ = inputs.send(Input::ConnectionAge { conn, close }).await;
+        });
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.age_timer = Some(timer.abort_handle());
+        }
+    }
+
+    /// The connection's age notice (`close: false`) or its end: close code 4000, reason
+    /// "connection age".
+    fn connection_age(&mut self, conn: ConnId, close: bool) {
+        if close {
+            self.disconnect(conn, CONNECTION_AGE_CLOSE_CODE, "connection age");
+            return;
+        }
+        let Some(age) = self
+            .config
+            .server
+            .limits
+            .max_connection_age_s
+            .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+        else {
+            return;
+        };
+        let left = age.saturating_sub(age_notice_delay(age));
+        let seconds_left = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        let mut s = String::new();
+        let mut w = protocol::json::ObjectWriter::new(&mut s);
+        w.str("type", "SERVER_NOTICE")
+            .str("notice", "RECONNECT")
+            .str(
+                "message",
+                "this connection reaches its maximum age soon: open a new one and RESUME",
+            )
+            .u64("seconds_left", seconds_left)
+            .u64("close_code", u64::from(CONNECTION_AGE_CLOSE_CODE));
+        w.str_with("timestamp", |o| protocol::time::write_iso8601(now_ns(), o));
+        w.end();
+        self.send_body(conn, "SERVER_NOTICE", s);
     }
 
     // ----- running commands and routing events --------------------------------------------
@@ -1443,40 +1917,40 @@ impl Core {
                 Event::Accepted(e) => {
                     let order = e.order;
                     let seq = e.account_seq;
-                    self.send_private(order.account, "ORDER_ACK", direct, |s, r| {
+                    self.send_private(order.account, seq, "ORDER_ACK", direct, |s, r| {
                         msg::order_ack(s, r, &catalog, &order, seq)
                     });
                 }
                 Event::Fill(f) => {
                     let f = *f;
-                    self.send_private(f.account, "ORDER_FILL", None, |s, _| {
+                    self.send_private(f.account, f.account_seq, "ORDER_FILL", None, |s, _| {
                         msg::order_fill(s, &catalog, &f)
                     });
                 }
                 Event::Closed(c) => {
                     let c = *c;
                     let d = if is_cancel { direct } else { None };
-                    self.send_private(c.account, "ORDER_CANCEL", d, |s, r| {
+                    self.send_private(c.account, c.account_seq, "ORDER_CANCEL", d, |s, r| {
                         msg::order_cancel(s, r, &catalog, &c, ts)
                     });
                 }
                 Event::Amended(a) => {
                     let a = *a;
                     let d = if is_amend { direct } else { None };
-                    self.send_private(a.account, "ORDER_AMENDED", d, |s, r| {
+                    self.send_private(a.account, a.account_seq, "ORDER_AMENDED", d, |s, r| {
                         msg::order_amended(s, r, &catalog, &a, ts)
                     });
                 }
                 Event::Balance(b) => {
                     let b = *b;
-                    self.send_private(b.account, "BALANCE_UPDATE", None, |s, _| {
+                    self.send_private(b.account, b.account_seq, "BALANCE_UPDATE", None, |s, _| {
                         msg::balance_changed(s, &catalog, &b, ts)
                     });
                 }
                 Event::Position(p) => {
                     let p = *p;
                     let unrealized = self.engine.unrealized_pnl(p.account, p.symbol).map(|a| a.0);
-                    self.send_private(p.account, "POSITION_UPDATE", None, |s, _| {
+                    self.send_private(p.account, p.account_seq, "POSITION_UPDATE", None, |s, _| {
                         msg::position(
                             s,
                             None,
@@ -1988,4 +2462,62 @@ fn truncate_depth(mut depth: Depth, levels: usize) -> Depth {
 fn symbol_of_frame(catalog: &Catalog, frame: &Frame) -> Option<SymbolId> {
     let v: serde_json::Value = serde_json::from_str(&frame.body).ok()?;
     catalog.symbol_id(v.get("symbol")?.as_str()?)
+}
+
+/// How often [`Input::Housekeeping`] comes.
+const HOUSEKEEPING_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Queue slots kept for answers and private events when market data is dropped for a slow
+/// consumer: a quarter of the queue.
+fn private_reserve(max_frames: usize) -> usize {
+    max_frames / 4
+}
+
+/// Whether a starved connection's queue has room for its stream resets again: at least half of
+/// it free, and at least a STREAM_RESET and its snapshot.
+fn has_room(tx: &crate::outbound::OutboundSender) -> bool {
+    let free = tx.capacity();
+    free >= 2 && free * 2 >= tx.max_capacity()
+}
+
+/// The close code of a connection that reached `server.limits.max_connection_age_s` (an
+/// application code: not a fault, not a shutdown).
+pub const CONNECTION_AGE_CLOSE_CODE: u16 = 4000;
+
+/// When the SERVER_NOTICE comes in a connection's life of `age`: at 90% of it or 10 s before its
+/// end, whichever is later (a day-long connection gets 10 s, a 10 s one gets 1 s).
+pub fn age_notice_delay(age: std::time::Duration) -> std::time::Duration {
+    age.mul_f64(0.9)
+        .max(age.saturating_sub(std::time::Duration::from_secs(10)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_age_notice_comes_at_90_percent_or_10_s_before_whichever_is_later() {
+        let s = Duration::from_secs;
+        assert_eq!(
+            age_notice_delay(Duration::from_millis(500)),
+            Duration::from_millis(450)
+        );
+        assert_eq!(age_notice_delay(s(60)), s(54));
+        assert_eq!(age_notice_delay(s(100)), s(90));
+        assert_eq!(age_notice_delay(s(86_400)), s(86_390));
+    }
+
+    #[test]
+    fn a_starved_queue_needs_half_its_slots_free() {
+        let (tx, _rx) = crate::outbound::channel(16);
+        assert!(has_room(&tx));
+        for _ in 0..8 {
+            tx.try_send(Outbound::Replay(Vec::new())).unwrap();
+        }
+        assert!(has_room(&tx));
+        tx.try_send(Outbound::Replay(Vec::new())).unwrap();
+        assert!(!has_room(&tx));
+        assert_eq!(private_reserve(16), 4);
+    }
 }

@@ -6,6 +6,7 @@
 //!   subscribers (a market-data message is written once and shared).
 //! - [`connection`] is one WebSocket: it parses requests, enforces limits, and writes frames,
 //!   stamping each with the connection's `seq`.
+//! - [`sessions`] keeps the resume buffers and tokens that let a client reconnect and continue.
 //! - [`rest`] answers the REST ground truth through the same engine thread.
 //! - [`link_faults`] is the fault layer's state in a connection; [`admin`] controls the fault
 //!   layer and lists the connections ([`registry`]) over HTTP.
@@ -20,6 +21,7 @@ pub mod outbound;
 pub mod registry;
 pub mod rest;
 mod server;
+pub mod sessions;
 mod ticker;
 
 pub use config::{Config, ConfigError};

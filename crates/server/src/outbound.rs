@@ -52,6 +52,8 @@ pub enum Outbound {
     Frame(Frame),
     /// Send a close frame with this code and reason, then end the connection.
     Close { code: u16, reason: &'static str },
+    /// Send these frames in order (a RESUME replay): one queue slot, however many events.
+    Replay(Vec<Frame>),
     /// The connection is now bound to an account, whose latest `account_seq` this counter holds
     /// (for HEARTBEAT frames).
     Bound(Arc<std::sync::atomic::AtomicU64>),
@@ -161,6 +163,11 @@ impl OutboundSender {
         }
         self.0.ready.notify_one();
         Ok(())
+    }
+
+    /// The most frames the queue holds.
+    pub fn max_capacity(&self) -> usize {
+        self.0.capacity
     }
 
     /// Room left before the queue is full.
@@ -275,4 +282,14 @@ mod tests {
         pusher.join().unwrap();
         assert_eq!(got, 100);
     }
+}
+
+/// The engine thread's order to close a connection at once, even while its writer is blocked on
+/// a peer that stopped reading (the outbound queue cannot carry it then: it is full).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CloseNow {
+    /// The WebSocket close code (1008 for a slow consumer).
+    pub code: u16,
+    /// The close reason.
+    pub reason: &'static str,
 }

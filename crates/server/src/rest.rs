@@ -1,6 +1,10 @@
 //! REST on the same port under `/api/v1`: the ground truth a bot reconciles against. Every answer
 //! comes from the engine thread, so it is exactly the exchange's state at that moment.
 
+// The error side of these helpers is the HTTP response itself, handed straight to axum: boxing
+// it would only add an allocation per refused request.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
