@@ -272,6 +272,7 @@ class ResilientClient:
                                        "remaining": o["remaining_quantity"]}
                        for o in orders["orders"]}
         self.fills = {f["fill_id"]: [f["price"], f["quantity"]] for f in fills["fills"]}
+        self.fill_count = len(self.fills)
         self.balances = {a: [b["total"], b["available"], b["locked"]]
                          for a, b in balance["balances"].items()}
         self.applied_seq = seqs.pop()
@@ -347,6 +348,8 @@ class ResilientClient:
             except Reconnect:
                 if not self.recovery:
                     self.stats["retries"] += 1
+                    if self.reader.done():
+                        raise  # the link is gone: the caller reconnects
                     continue  # blind retry: this is how orders get placed twice
                 await self.reconnect("placement outcome unknown")
                 continue  # the resumed stream says whether the exchange took it

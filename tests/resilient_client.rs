@@ -64,7 +64,7 @@ fn config(seed: u64) -> Config {
                     "reorder_messages": {"probability": 0.05, "window_size": 3, "max_hold_ms": 100},
                     "corrupt_messages": {"probability": 0.01, "corruption_level": 0.05},
                     "disconnect": {"mean_interval_s": 4},
-                    "phantom_fills": {"mean_interval_s": 2},
+                    "phantom_fills": {"mean_interval_s": 0.5},
                     "duplicate_fills": {"probability": 0.2, "min_ms": 10, "max_ms": 300},
                     "unknown_outcome": {"probability": 0.1}
                 }
@@ -92,7 +92,7 @@ async fn run_client(
         "--api-key".into(),
         "alice-key".into(),
         "--orders".into(),
-        "30".into(),
+        "80".into(),
     ];
     if !recovery {
         args.push("--no-recovery".into());
@@ -247,6 +247,7 @@ async fn the_reference_client_survives_every_fault_and_agrees_with_the_truth() {
     server.shutdown().await;
 
     let diffs = differences(&view, &truth);
+    eprintln!("client stats: {}", view["stats"]);
     assert!(
         diffs.is_empty(),
         "the client's view differs from the truth:\n{}",
@@ -260,7 +261,21 @@ async fn the_reference_client_survives_every_fault_and_agrees_with_the_truth() {
     assert!(stats["reconnects"].as_u64().unwrap() > 0, "{stats}");
     assert!(stats["duplicate_events"].as_u64().unwrap() > 0, "{stats}");
     let injected = serde_json::to_value(injected).unwrap();
-    assert!(injected.to_string().contains("dropped_count"), "{injected}");
+    for counter in [
+        "dropped_count",
+        "duplicated_count",
+        "reordered_count",
+        "corrupted_count",
+        "disconnected_count",
+        "phantom_fill_count",
+        "duplicate_fill_count",
+        "unknown_outcome_count",
+    ] {
+        assert!(
+            injected[counter].as_u64() > Some(0),
+            "no {counter}: {injected}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,6 +287,7 @@ async fn without_recovery_the_same_client_ends_up_wrong() {
     let truth = truth(addr).await;
     server.shutdown().await;
     let diffs = differences(&view, &truth);
+    eprintln!("without recovery: {}", diffs.join("\n"));
     assert!(
         !diffs.is_empty(),
         "under these faults a client that trusts every frame must diverge; it did not"
