@@ -2,6 +2,7 @@
 //! exchange. This facade re-exports what an embedding program needs.
 
 pub use engine;
+pub use faults;
 pub use protocol;
 pub use server::config::{Config, ConfigError};
-pub use server::{ExchangeServer, ServerError};
+pub use server::{ExchangeServer, FaultInjector, ServerError};

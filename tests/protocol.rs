@@ -549,6 +549,8 @@ async fn oversized_frames_close_with_1009_and_others_go_on() {
     let mut bystander = Client::connect(addr).await;
     let big = format!(r#"{{"type":"PING","pad":"{}"}}"#, "x".repeat(4096));
     victim.send_text(&big).await;
+    let error = victim.recv().await;
+    assert_eq!(error["code"], "MESSAGE_TOO_LARGE", "{error}");
     assert_eq!(victim.close_code().await, Some(1009));
     assert_eq!(
         bystander.request(json!({"type": "PING"})).await["type"],

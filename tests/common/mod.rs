@@ -190,3 +190,52 @@ pub async fn rest(addr: SocketAddr, path_and_query: &str, api_key: Option<&str>)
         serde_json::from_str(body).expect("REST body is JSON"),
     )
 }
+
+/// An HTTP request to the server: status and body text.
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("timed out")
+        .expect("read");
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let start = text.find("\r\n\r\n").expect("headers end") + 4;
+    (status, text[start..].to_string())
+}
+
+/// An admin call answering JSON.
+pub async fn admin(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let (status, text) = http(addr, method, path, body.as_ref(), &[]).await;
+    (
+        status,
+        serde_json::from_str(&text).expect("admin answers JSON"),
+    )
+}

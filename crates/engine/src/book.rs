@@ -2,15 +2,22 @@
 //! FIFO queue and into its account's list of open orders, so that a cancel by id costs one hash
 //! lookup and a few pointer updates, never a scan.
 //!
-//! Levels live in a slab per book, found by price through a `BTreeMap<Price, level index>` per
-//! side: the best bid is the last key, the best ask the first (O(log n)), depth is an in-order
-//! walk, and an order reaches its own level directly by index.
+//! Levels live in a slab per book, found by price through a [`PriceIndex`] per side (a ladder
+//! indexed by price with the best cached: O(1) near the touch), and an order reaches its own level
+//! directly by index.
 
-use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 use rustc_hash::FxHashMap;
 
+use crate::ladder::PriceIndex;
 use crate::types::{Level, Order, OrderId, Price, Qty, Side};
+
+/// A level total as the wire carries it: an `i64` quantity, saturated in the absurd case of a
+/// level holding more than `i64::MAX` lots in total.
+pub(crate) fn published(qty: i128) -> i64 {
+    i64::try_from(qty).unwrap_or(i64::MAX)
+}
 
 /// "No node": the end of a linked list.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -35,35 +42,55 @@ pub(crate) struct LevelQueue {
     pub price: Price,
     pub head: u32,
     pub tail: u32,
-    /// Sum of the remaining quantity of the orders at this level.
-    pub qty: i64,
+    /// Sum of the remaining quantity of the orders at this level, in `i128` so that no number of
+    /// orders can overflow it (published through [`published`]).
+    pub qty: i128,
     pub count: u32,
 }
 
 /// Both sides of one symbol's book: price to level index, and the levels in a slab of their own
 /// so that a fill or a cancel reaches its level through the order, without a tree lookup.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Book {
-    bids: BTreeMap<Price, u32>,
-    asks: BTreeMap<Price, u32>,
+    bids: PriceIndex,
+    asks: PriceIndex,
     levels: Vec<LevelQueue>,
     free_levels: Vec<u32>,
 }
 
 impl Book {
-    /// The levels of one side: price to level index.
-    pub fn side(&self, side: Side) -> &BTreeMap<Price, u32> {
+    /// An empty book.
+    pub fn new() -> Book {
+        Book {
+            bids: PriceIndex::new(true),
+            asks: PriceIndex::new(false),
+            levels: Vec::new(),
+            free_levels: Vec::new(),
+        }
+    }
+
+    fn side(&self, side: Side) -> &PriceIndex {
         match side {
             Side::Buy => &self.bids,
             Side::Sell => &self.asks,
         }
     }
 
-    fn side_mut(&mut self, side: Side) -> &mut BTreeMap<Price, u32> {
+    fn side_mut(&mut self, side: Side) -> &mut PriceIndex {
         match side {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
         }
+    }
+
+    /// Visits one side's levels best first (price, level index) until `f` breaks.
+    pub fn for_each_level(&self, side: Side, f: impl FnMut(Price, u32) -> ControlFlow<()>) {
+        self.side(side).for_each_best_first(f)
+    }
+
+    /// How many levels one side has.
+    pub fn level_count(&self, side: Side) -> usize {
+        self.side(side).len()
     }
 
     /// A level by index.
@@ -73,17 +100,13 @@ impl Book {
 
     /// The best price of one side and its level index.
     pub fn best(&self, side: Side) -> Option<(Price, u32)> {
-        let entry = match side {
-            Side::Buy => self.bids.last_key_value(),
-            Side::Sell => self.asks.first_key_value(),
-        };
-        entry.map(|(p, l)| (*p, *l))
+        self.side(side).best()
     }
 
     fn public(&self, idx: u32) -> Option<Level> {
         self.level(idx).map(|l| Level {
             price: l.price,
-            qty: Qty(l.qty),
+            qty: Qty(published(l.qty)),
             order_count: l.count,
         })
     }
@@ -95,16 +118,20 @@ impl Book {
 
     /// The top `n` levels of one side, best first.
     pub fn top(&self, side: Side, n: usize) -> Vec<Level> {
-        let public = |(_, idx): (&Price, &u32)| self.public(*idx);
-        match side {
-            Side::Buy => self.bids.iter().rev().take(n).filter_map(public).collect(),
-            Side::Sell => self.asks.iter().take(n).filter_map(public).collect(),
-        }
+        let mut levels = Vec::with_capacity(n.min(self.level_count(side)));
+        self.for_each_level(side, |_, idx| {
+            if levels.len() >= n {
+                return ControlFlow::Break(());
+            }
+            levels.extend(self.public(idx));
+            ControlFlow::Continue(())
+        });
+        levels
     }
 
     /// Whether the best bid is below the best ask (or a side is empty).
     pub fn is_uncrossed(&self) -> bool {
-        match (self.bids.last_key_value(), self.asks.first_key_value()) {
+        match (self.bids.best(), self.asks.best()) {
             (Some((bid, _)), Some((ask, _))) => bid < ask,
             _ => true,
         }
@@ -122,8 +149,10 @@ impl Book {
             count: 0,
         };
         let new_idx = next_free.unwrap_or(self.levels.len() as u32);
-        let level_idx = *self.side_mut(side).entry(price).or_insert(new_idx);
-        if level_idx == new_idx {
+        let existing = self.side(side).get(price);
+        let level_idx = existing.unwrap_or(new_idx);
+        if existing.is_none() {
+            self.side_mut(side).insert(price, new_idx);
             match next_free {
                 Some(_) => {
                     self.free_levels.pop();
@@ -142,7 +171,7 @@ impl Book {
             node.level = level_idx;
             node.prev = tail;
             node.next = NIL;
-            level.qty += node.order.remaining_qty().0;
+            level.qty += i128::from(node.order.remaining_qty().0);
         }
         match slab.get_mut(tail) {
             Some(t) => t.next = idx,
@@ -150,7 +179,7 @@ impl Book {
         }
         level.tail = idx;
         level.count += 1;
-        level.qty
+        published(level.qty)
     }
 
     /// Unlinks node `idx` (still holding its remaining quantity) from its level, removing the
@@ -170,13 +199,13 @@ impl Book {
             Some(n) => n.prev = node.prev,
             None => level.tail = node.prev,
         }
-        level.qty -= node.order.remaining_qty().0;
+        level.qty -= i128::from(node.order.remaining_qty().0);
         level.count -= 1;
         if level.count > 0 {
-            return level.qty;
+            return published(level.qty);
         }
         let price = level.price;
-        self.side_mut(node.order.side).remove(&price);
+        self.side_mut(node.order.side).remove(price);
         self.free_levels.push(node.level);
         0
     }
@@ -185,8 +214,8 @@ impl Book {
     pub fn reduce(&mut self, level_idx: u32, qty: i64) -> i64 {
         match self.levels.get_mut(level_idx as usize) {
             Some(level) => {
-                level.qty -= qty;
-                level.qty
+                level.qty -= i128::from(qty);
+                published(level.qty)
             }
             None => 0,
         }

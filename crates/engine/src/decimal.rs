@@ -94,37 +94,62 @@ pub(crate) fn parse_scaled(s: &str, scale: u32) -> Result<i128, ParseError> {
 pub fn write_scaled(negative: bool, magnitude: u128, scale: u32, out: &mut String) {
     let mut buf = [0u8; 40];
     let mut n = 0;
-    let mut v = magnitude;
-    loop {
-        // 40 bytes hold every u128 (39 digits at most).
-        if let Some(slot) = buf.get_mut(n) {
-            *slot = b'0' + (v % 10) as u8;
+    // Prices, quantities and most amounts fit 64 bits, whose division is far cheaper.
+    if let Ok(mut v) = u64::try_from(magnitude) {
+        loop {
+            if let Some(slot) = buf.get_mut(n) {
+                *slot = b'0' + (v % 10) as u8;
+            }
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
         }
-        n += 1;
-        v /= 10;
-        if v == 0 {
-            break;
+    } else {
+        let mut v = magnitude;
+        loop {
+            // 40 bytes hold every u128 (39 digits at most).
+            if let Some(slot) = buf.get_mut(n) {
+                *slot = b'0' + (v % 10) as u8;
+            }
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
         }
     }
     if negative && magnitude != 0 {
         out.push('-');
     }
+    // The digits are in `buf[..n]`, least significant first; lay out the text most significant
+    // first with the point `scale` digits from the right, then append it in one go.
     let scale = scale as usize;
-    let digit = |i: usize| char::from(buf.get(i).copied().unwrap_or(b'0'));
-    // Integer part: digits above `scale`, or a single "0".
+    let mut text = [0u8; 64];
+    let mut len = 0;
+    let mut put = |b: u8| {
+        if let Some(slot) = text.get_mut(len) {
+            *slot = b;
+            len += 1;
+        }
+    };
+    let digit = |i: usize| buf.get(i).copied().unwrap_or(b'0');
     if n > scale {
         for i in (scale..n).rev() {
-            out.push(digit(i));
+            put(digit(i));
         }
     } else {
-        out.push('0');
+        put(b'0');
     }
     if scale > 0 {
-        out.push('.');
+        put(b'.');
         for i in (0..scale).rev() {
-            out.push(if i < n { digit(i) } else { '0' });
+            put(if i < n { digit(i) } else { b'0' });
         }
     }
+    // Only ASCII digits and '.' were written.
+    out.push_str(std::str::from_utf8(text.get(..len).unwrap_or_default()).unwrap_or_default());
 }
 
 impl Increment {

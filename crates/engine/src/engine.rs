@@ -9,12 +9,15 @@
 //!    taker base, taker quote; once per pair), then `Position` of the maker and of the taker (once
 //!    when they are the same account). A resting order removed by self-trade prevention emits
 //!    `Closed`, `BookLevel`, `Balance` at the point it is met.
-//! 3. For the remainder: `BookLevel` when it rests, `Closed` when it expires.
+//! 3. For the remainder: `BookLevel` when it rests, `Closed` when it expires (then the taker's
+//!    last `Fill` carries `remaining_qty` 0: nothing of it stays open).
 //! 4. `Balance` of the asset the order locks, when it differs from what was last reported (the
 //!    lock of a resting order, the release of an expired remainder).
 //!
 //! Cancel and cancel-all emit `Closed`, `BookLevel`, `Balance` per order (oldest first); amend
-//! emits `Amended`, `BookLevel`, `Balance`; deposit emits `Balance`.
+//! emits `Amended`, `BookLevel`, `Balance`; deposit emits `Balance` (a negative amount is refused
+//! as INVALID_QUANTITY, zero succeeds with no event). A refused command creates no order, so the
+//! REJECTED status is never assigned: the refusal is the command's `Err`.
 //!
 //! # Funds
 //! A limit buy locks `notional(limit, qty)` of quote, a sell (limit or market) locks its base. A
@@ -38,6 +41,8 @@
 //! realizes the difference with the trade notional of the closed quantity; crossing zero opens the
 //! rest at the trade price. Position quantities and PnL saturate rather than overflow.
 
+use std::ops::ControlFlow;
+
 use rustc_hash::FxHashMap;
 use thiserror::Error;
 
@@ -49,7 +54,7 @@ use crate::event::{
     PositionChanged, Trade,
 };
 use crate::history::Ring;
-use crate::symbol::{AssetSpec, Symbol, SymbolSpec};
+use crate::symbol::{asset_decimals, AssetSpec, Symbol, SymbolSpec};
 use crate::types::*;
 
 /// How the engine is set up. Every limit is a number here, not an accident of memory.
@@ -106,6 +111,10 @@ struct Account {
     open_tail: u32,
     /// client_order_id of each open order that has one.
     client_ids: FxHashMap<ClientOrderId, OrderId>,
+    /// Client ids of the orders in `closed`: a retry with the id of an order that already
+    /// closed is refused too, so a client id is an idempotency key for as long as the order is
+    /// remembered.
+    closed_client_ids: FxHashMap<ClientOrderId, OrderId>,
     closed: Ring<Order>,
     fills: Ring<Fill>,
 }
@@ -249,18 +258,15 @@ impl Engine {
             return Err(ConfigError::InvalidFee);
         }
         let mut assets: Vec<AssetSpec> = Vec::new();
-        let asset_of = |name: &str, need: u32, assets: &mut Vec<AssetSpec>| -> usize {
+        // One rule for every crate: `asset_decimals`, applied in order of first appearance.
+        let decimals = asset_decimals(&config.symbols);
+        let asset_of = |name: &str, assets: &mut Vec<AssetSpec>| -> usize {
             match assets.iter().position(|a| a.name == name) {
-                Some(i) => {
-                    if let Some(a) = assets.get_mut(i) {
-                        a.decimals = a.decimals.max(need);
-                    }
-                    i
-                }
+                Some(i) => i,
                 None => {
                     assets.push(AssetSpec {
                         name: name.to_string(),
-                        decimals: need.max(2),
+                        decimals: decimals.get(name).copied().unwrap_or(2),
                     });
                     assets.len() - 1
                 }
@@ -278,8 +284,9 @@ impl Engine {
             if spec.tick.units <= 0 || spec.lot.units <= 0 {
                 return Err(bad("tick and lot must be positive"));
             }
-            if spec.tick.scale > MAX_SCALE || spec.lot.scale > MAX_SCALE {
-                return Err(bad("tick and lot have at most 18 decimals"));
+            if spec.tick.scale + spec.lot.scale > MAX_SCALE {
+                // The quote asset would need more than 18 decimals.
+                return Err(bad("tick and lot have at most 18 decimals together"));
             }
             if spec.min_qty.0 < 1 || spec.max_qty < spec.min_qty {
                 return Err(bad("need 1 <= min_qty <= max_qty"));
@@ -287,8 +294,8 @@ impl Engine {
             if spec.min_notional.0 < 0 {
                 return Err(bad("min_notional must not be negative"));
             }
-            let base = asset_of(&spec.base, spec.lot.scale, &mut assets);
-            let quote = asset_of(&spec.quote, spec.tick.scale + spec.lot.scale, &mut assets);
+            let base = asset_of(&spec.base, &mut assets);
+            let quote = asset_of(&spec.quote, &mut assets);
             pairs.push((base, quote));
         }
         let mut symbols = Vec::with_capacity(pairs.len());
@@ -296,15 +303,15 @@ impl Engine {
             let bad = |why: &'static str| ConfigError::InvalidSymbol(spec.name.clone(), why);
             let dec = |i: usize| assets.get(i).map_or(2, |a| a.decimals);
             let (base_dec, quote_dec) = (dec(base), dec(quote));
-            if base_dec > MAX_SCALE || quote_dec > MAX_SCALE {
-                return Err(bad("an asset would need more than 18 decimals"));
-            }
-            let quote_exp = quote_dec - spec.tick.scale - spec.lot.scale;
+            // The exponents are never negative: each asset has the decimals its symbols need.
+            let quote_exp = quote_dec.checked_sub(spec.tick.scale + spec.lot.scale);
             let quote_units_per_tick_lot = i128::from(spec.tick.units)
                 .checked_mul(i128::from(spec.lot.units))
-                .and_then(|v| v.checked_mul(pow10(quote_exp)?))
+                .and_then(|v| v.checked_mul(pow10(quote_exp?)?))
                 .ok_or_else(|| bad("increments too large"))?;
-            let base_units_per_lot = pow10(base_dec - spec.lot.scale)
+            let base_units_per_lot = base_dec
+                .checked_sub(spec.lot.scale)
+                .and_then(pow10)
                 .and_then(|p| p.checked_mul(i128::from(spec.lot.units)))
                 .ok_or_else(|| bad("increments too large"))?;
             symbols.push(Symbol {
@@ -318,7 +325,7 @@ impl Engine {
         let markets = symbols
             .iter()
             .map(|_| Market {
-                book: Book::default(),
+                book: Book::new(),
                 book_seq: 0,
                 trade_seq: 0,
                 last_price: None,
@@ -390,6 +397,7 @@ impl Engine {
             open_head: NIL,
             open_tail: NIL,
             client_ids: FxHashMap::default(),
+            closed_client_ids: FxHashMap::default(),
             closed: Ring::new(self.config.closed_orders_per_account),
             fills: Ring::new(self.config.fills_per_account),
         });
@@ -478,7 +486,7 @@ impl Engine {
             .get(account.0 as usize)
             .map_or(NIL, |a| a.open_head);
         while let Some(node) = self.slab.get(idx) {
-            if symbol.map_or(true, |s| s == node.order.symbol) {
+            if symbol.is_none_or(|s| s == node.order.symbol) {
                 orders.push(node.order);
             }
             idx = node.acct_next;
@@ -667,25 +675,41 @@ impl Engine {
                 return Err(format!("symbol {s}: book crossed"));
             }
             for side in [Side::Buy, Side::Sell] {
-                for (price, level_idx) in m.book.side(side) {
+                let mut levels = Vec::new();
+                m.book.for_each_level(side, |price, level_idx| {
+                    levels.push((price, level_idx));
+                    ControlFlow::Continue(())
+                });
+                if levels.len() != m.book.level_count(side) {
+                    return Err(format!("symbol {s} {side:?}: level count is wrong"));
+                }
+                let best_first = levels.windows(2).all(|w| match side {
+                    Side::Buy => w[0].0 > w[1].0,
+                    Side::Sell => w[0].0 < w[1].0,
+                });
+                if !best_first || m.book.best(side) != levels.first().copied() {
+                    return Err(format!("symbol {s} {side:?}: levels out of order"));
+                }
+                for (price, level_idx) in &levels {
+                    let price = *price;
                     let level = m.book.level(*level_idx).ok_or("price maps to no level")?;
-                    if level.price != *price {
+                    if level.price != price {
                         return Err(format!(
                             "symbol {s}: level at {price:?} says {:?}",
                             level.price
                         ));
                     }
-                    let (mut qty, mut count, mut prev) = (0i64, 0u32, NIL);
+                    let (mut qty, mut count, mut prev) = (0i128, 0u32, NIL);
                     let mut idx = level.head;
                     while let Some(node) = self.slab.get(idx) {
                         let o = &node.order;
-                        if o.symbol.0 as usize != s || o.side != side || o.price != Some(*price) {
+                        if o.symbol.0 as usize != s || o.side != side || o.price != Some(price) {
                             return Err(format!("order {} sits on the wrong level", o.id));
                         }
                         if node.prev != prev {
                             return Err(format!("order {}: broken level links", o.id));
                         }
-                        qty += o.remaining_qty().0;
+                        qty += i128::from(o.remaining_qty().0);
                         count += 1;
                         prev = idx;
                         idx = node.next;
@@ -850,7 +874,15 @@ impl Engine {
 
     fn remember_closed(&mut self, order: Order) {
         if let Some(acct) = self.accounts.get_mut(order.account.0 as usize) {
-            acct.closed.push(order);
+            if let Some(c) = order.client_order_id {
+                acct.closed_client_ids.insert(c, order.id);
+            }
+            let forgotten = acct.closed.push(order);
+            if let Some(c) = forgotten.and_then(|f| f.client_order_id.map(|c| (c, f.id))) {
+                if acct.closed_client_ids.get(&c.0) == Some(&c.1) {
+                    acct.closed_client_ids.remove(&c.0);
+                }
+            }
         }
     }
 
@@ -986,7 +1018,7 @@ impl Engine {
         }
         while let Some(node) = self.slab.get(idx) {
             let next = node.acct_next;
-            if symbol.map_or(true, |s| s == node.order.symbol) {
+            if symbol.is_none_or(|s| s == node.order.symbol) {
                 self.close_resting(idx, reason, ts_ns, out);
             }
             idx = next;
@@ -1126,15 +1158,41 @@ impl Engine {
             }
             None
         };
-        let levels = book.side(side.opposite());
-        let verdict = match side {
-            Side::Buy => levels.iter().find_map(|(p, l)| walk(*p, *l)),
-            Side::Sell => levels.iter().rev().find_map(|(p, l)| walk(*p, *l)),
-        };
-        verdict.unwrap_or(false)
+        let mut verdict = false;
+        book.for_each_level(side.opposite(), |price, level_idx| {
+            match walk(price, level_idx) {
+                Some(v) => {
+                    verdict = v;
+                    ControlFlow::Break(())
+                }
+                None => ControlFlow::Continue(()),
+            }
+        });
+        verdict
+    }
+
+    /// Sets `remaining_qty` to 0 on an expiring taker's last fill (in this command's events and in
+    /// its account's fill history): that fill is the last, nothing of the order stays open.
+    fn mark_last_fill_final(&mut self, id: OrderId, account: AccountId, events: &mut [Event]) {
+        let last = events.iter_mut().rev().find_map(|e| match e {
+            Event::Fill(f) if f.order_id == id => Some(f),
+            _ => None,
+        });
+        if let Some(fill) = last {
+            fill.remaining_qty = Qty(0);
+            if let Some(stored) = self
+                .accounts
+                .get_mut(account.0 as usize)
+                .and_then(|a| a.fills.newest_mut())
+                .filter(|f| f.fill_id == fill.fill_id)
+            {
+                stored.remaining_qty = Qty(0);
+            }
+        }
     }
 
     fn place(&mut self, new: &NewOrder, ts_ns: u64, out: &mut Vec<Event>) -> Result<(), Reject> {
+        let first_event = out.len();
         self.account_ref(new.account)?;
         let sym = self
             .symbols
@@ -1185,7 +1243,11 @@ impl Engine {
         };
         let acct = self.account_ref(new.account)?;
         if let Some(c) = new.client_order_id {
-            if let Some(id) = acct.client_ids.get(&c) {
+            if let Some(id) = acct
+                .client_ids
+                .get(&c)
+                .or_else(|| acct.closed_client_ids.get(&c))
+            {
                 return Err(Reject::DuplicateClientOrderId(*id));
             }
         }
@@ -1282,6 +1344,9 @@ impl Engine {
                 (_, TimeInForce::Fok) => CloseReason::FokUnfilled,
                 _ => CloseReason::IocRemainder,
             });
+            if order.filled_qty.0 > 0 {
+                self.mark_last_fill_final(order.id, order.account, &mut out[first_event..]);
+            }
             self.release(&order);
             set_status(&mut order, reason.status());
             order.close_reason = Some(reason);
@@ -1296,7 +1361,7 @@ impl Engine {
         debug_assert!(
             self.markets
                 .get(new.symbol.0 as usize)
-                .map_or(true, |m| m.book.is_uncrossed()),
+                .is_none_or(|m| m.book.is_uncrossed()),
             "book crossed after matching"
         );
         Ok(())
@@ -1377,7 +1442,9 @@ impl Engine {
             (taker.account, base),
             (taker.account, quote),
         ];
-        let before = pairs.map(|(a, s)| self.balance(a, s));
+        // Which of `pairs` changed: what an order pays always moves (a lock or the available
+        // quote of a market buy); what it receives, unless the fee takes all of it.
+        let mut changed = [false; 4];
         let taker_symbol = taker.symbol;
 
         // Settle both sides.
@@ -1412,6 +1479,13 @@ impl Engine {
             if let Some(b) = self.balance_mut(order.account, recv_asset) {
                 b.available.0 += received - fee;
             }
+            let first = if is_maker { 0 } else { 2 };
+            let (pay_slot, recv_slot) = match order.side {
+                Side::Buy => (first + 1, first),
+                Side::Sell => (first, first + 1),
+            };
+            changed[pay_slot] = true;
+            changed[recv_slot] |= received != fee;
             order.filled_qty.0 += qty.0;
             order.cum_quote.0 += notional;
             order.updated_ns = ts_ns;
@@ -1484,11 +1558,17 @@ impl Engine {
         self.emit_level(taker.symbol, maker.side, price, level_qty, out);
 
         // Balances that changed, then positions.
+        if maker.account == taker.account {
+            // One account on both sides: its base and quote each moved once per side.
+            changed = [
+                changed[0] | changed[2],
+                changed[1] | changed[3],
+                false,
+                false,
+            ];
+        }
         for (i, (account, asset)) in pairs.iter().enumerate() {
-            if pairs[..i].contains(&(*account, *asset)) {
-                continue;
-            }
-            if self.balance(*account, *asset) != before[i] {
+            if changed[i] {
                 self.emit_balance(*account, *asset, out);
             }
         }

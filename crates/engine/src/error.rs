@@ -33,7 +33,7 @@ pub enum Reject {
     WouldTake,
     #[error("order not found")]
     OrderNotFound,
-    #[error("order is already closed ({0:?})")]
+    #[error("order is already closed")]
     OrderClosed(OrderStatus),
     #[error("amend may only reduce the quantity, and not below what has filled")]
     InvalidAmend,

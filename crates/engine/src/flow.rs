@@ -2,9 +2,10 @@
 //!
 //! [`MixedFlow::new`] builds an engine with one symbol (`BTC/USD`, tick 0.01, lot 0.001, maker fee
 //! 1 bp, taker fee 2 bp), 16 accounts with funds for billions of operations, and a book of
-//! [`MixedFlow::TARGET_RESTING`] resting orders spread over about 750 price levels (375 ticks each
-//! side of the mid). [`MixedFlow::next_command`] then draws, per command:
-//! - 50% passive limit GTC: a bid 1-375 ticks below the current best ask, or an ask as far above
+//! [`MixedFlow::TARGET_RESTING`] resting orders over about 750 price levels (passive orders land
+//! 1-800 ticks from the touch, so about a thousand of them occupy about 750 distinct prices).
+//! [`MixedFlow::next_command`] then draws, per command:
+//! - 50% passive limit GTC: a bid 1-800 ticks below the current best ask, or an ask as far above
 //!   the current best bid, 1-10 lots (it never crosses);
 //! - 25% cancel of one of the flow's own resting orders (picked at random, still open);
 //! - 15% crossing limit GTC: up to 20 ticks through the best opposite price, 5-35 lots (a
@@ -20,7 +21,22 @@
 //! than 10% below, so the mix above is what runs in steady state, give or take a few percent.
 //! Randomness is a SplitMix64 stream of the seed: the same seed gives the same commands against the
 //! same engine state. Execute each command on the engine before asking for the next one (the flow
-//! predicts the id of an order it places from [`Engine::last_order_id`]).
+//! predicts the id of an order it places from [`Engine::last_order_id`]). Measured over 20,000
+//! commands of seed 7: 50% passive, 25% cancel, 15% crossing, 10% IOC/market; 1,099 resting
+//! orders on 770 levels at the end.
+//!
+//! ```
+//! use exchange_engine::flow::MixedFlow;
+//!
+//! let (mut engine, mut flow) = MixedFlow::new(42);
+//! let mut out = Vec::new();
+//! for ts in 0..1_000 {
+//!     let cmd = flow.next_command(&engine);
+//!     out.clear();
+//!     engine.execute(&cmd, ts, &mut out).expect("the flow's commands are valid");
+//! }
+//! assert!(engine.open_order_count() > 500);
+//! ```
 
 use crate::decimal::Increment;
 use crate::engine::{Engine, EngineConfig};
@@ -64,8 +80,8 @@ impl MixedFlow {
     pub const TARGET_RESTING: usize = 1_000;
     /// The mid price, in ticks (1000.00).
     pub const MID_TICKS: i64 = 100_000;
-    /// Price levels on each side of the mid that passive orders use.
-    pub const HALF_SPREAD_LEVELS: i64 = 375;
+    /// How far from the touch passive orders land, in ticks (1 to this).
+    pub const PASSIVE_MAX_DISTANCE_TICKS: i64 = 800;
     /// How many accounts trade.
     pub const ACCOUNTS: u32 = 16;
 
@@ -180,7 +196,7 @@ impl MixedFlow {
     fn passive(&mut self, engine: &Engine) -> Command {
         let account = self.account();
         let side = self.side();
-        let distance = 1 + self.rng.below(Self::HALF_SPREAD_LEVELS as u64) as i64;
+        let distance = 1 + self.rng.below(Self::PASSIVE_MAX_DISTANCE_TICKS as u64) as i64;
         let price = match side {
             Side::Buy => self.passive_ref.0 - distance,
             Side::Sell => self.passive_ref.1 + distance,
@@ -295,7 +311,7 @@ mod tests {
         assert!((800..=1_200).contains(&open), "{open} resting");
         let levels = engine.depth(MixedFlow::SYMBOL, usize::MAX);
         let n = levels.bids.len() + levels.asks.len();
-        assert!((500..=760).contains(&n), "{n} levels");
+        assert!((650..=850).contains(&n), "{n} levels");
         // passive, cancel, crossing, IOC/market, in percent.
         let pct = mix.map(|m| m * 100 / 20_000);
         assert!(

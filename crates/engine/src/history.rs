@@ -20,17 +20,32 @@ impl<T: Copy> Ring<T> {
         }
     }
 
-    /// Adds an item, forgetting the oldest when full.
-    pub fn push(&mut self, item: T) {
+    /// Adds an item, forgetting the oldest when full; returns the item forgotten (or, with a
+    /// limit of 0, the item itself).
+    pub fn push(&mut self, item: T) -> Option<T> {
         if self.buf.len() < self.limit {
             self.buf.push(item);
+            None
         } else if let Some(slot) = self.buf.get_mut(self.head) {
-            *slot = item;
+            let forgotten = std::mem::replace(slot, item);
             self.head += 1;
             if self.head == self.buf.len() {
                 self.head = 0;
             }
+            Some(forgotten)
+        } else {
+            Some(item)
         }
+    }
+
+    /// The newest item, to correct it.
+    pub fn newest_mut(&mut self) -> Option<&mut T> {
+        let newest = if self.buf.len() < self.limit || self.head == 0 {
+            self.buf.len().checked_sub(1)?
+        } else {
+            self.head - 1
+        };
+        self.buf.get_mut(newest)
     }
 
     /// How many items are kept.
@@ -58,9 +73,14 @@ mod tests {
         assert_eq!(r.iter().copied().collect::<Vec<_>>(), [4, 5, 6]);
         assert_eq!(r.iter().rev().copied().collect::<Vec<_>>(), [6, 5, 4]);
         assert_eq!(r.len(), 3);
+        *r.newest_mut().unwrap() = 60;
+        assert_eq!(r.iter().copied().collect::<Vec<_>>(), [4, 5, 60]);
+        r.push(7);
+        *r.newest_mut().unwrap() = 70;
+        assert_eq!(r.iter().copied().collect::<Vec<_>>(), [5, 60, 70]);
         let mut none = Ring::new(0);
         none.push(1);
-        assert_eq!(none.len(), 0);
+        assert_eq!((none.len(), none.newest_mut()), (0, None));
         let mut partial = Ring::new(5);
         partial.push(1);
         partial.push(2);

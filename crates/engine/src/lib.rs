@@ -14,6 +14,7 @@ pub mod error;
 pub mod event;
 pub mod flow;
 mod history;
+mod ladder;
 pub mod symbol;
 pub mod types;
 

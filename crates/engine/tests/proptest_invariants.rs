@@ -91,6 +91,12 @@ fn side() -> impl Strategy<Value = Side> {
     prop_oneof![Just(Side::Buy), Just(Side::Sell)]
 }
 
+/// Mostly a narrow band (so that orders meet), sometimes anywhere up to a million ticks (so that
+/// the price ladder has to move, widen, and fall back to a tree).
+fn price() -> impl Strategy<Value = i64> {
+    prop_oneof![20 => 90i64..=110, 1 => 1i64..=1_000_000]
+}
+
 fn stp() -> impl Strategy<Value = Option<StpMode>> {
     prop_oneof![
         4 => Just(None),
@@ -107,7 +113,7 @@ fn op() -> impl Strategy<Value = Op> {
         0..SYMBOLS,
         side(),
         0u8..6,
-        90i64..=110,
+        price(),
         1i64..=30,
         prop::bool::weighted(0.1),
         prop::option::weighted(0.3, 0u8..4),
@@ -247,6 +253,7 @@ impl Observer {
     }
 
     fn observe(&mut self, events: &[Event]) -> Result<(), String> {
+        let mut must_close = Vec::new();
         for ev in events {
             if let (Some(a), Some(seq)) = (ev.account(), ev.account_seq()) {
                 let last = self.account_seq.entry(a).or_insert(0);
@@ -280,7 +287,12 @@ impl Observer {
                     if seen.filled != f.filled_qty || seen.filled > seen.qty || f.qty.0 <= 0 {
                         return Err(format!("order {}: bad fill {f:?}", f.order_id));
                     }
-                    if f.remaining_qty.0 != seen.qty.0 - seen.filled.0 {
+                    // Open quantity after the fill, or 0 on the last fill of an order about to
+                    // expire (which a Closed event of this command must then confirm).
+                    let open = seen.qty.0 - seen.filled.0;
+                    if f.remaining_qty.0 == 0 && open > 0 {
+                        must_close.push(f.order_id);
+                    } else if f.remaining_qty.0 != open {
                         return Err(format!("order {}: bad remaining {f:?}", f.order_id));
                     }
                     if (f.status == OrderStatus::Filled) != (seen.filled == seen.qty) {
@@ -326,6 +338,11 @@ impl Observer {
                     }
                 }
                 Event::Position(_) => {}
+            }
+        }
+        for id in must_close {
+            if self.orders.get(&id).map(|o| o.status) != Some(OrderStatus::Expired) {
+                return Err(format!("order {id}: final fill but it did not expire"));
             }
         }
         Ok(())
@@ -406,7 +423,7 @@ impl RefBook {
                 .iter()
                 .filter(|m| {
                     m.side != o.side
-                        && limit.map_or(true, |l| match o.side {
+                        && limit.is_none_or(|l| match o.side {
                             Side::Buy => m.price <= l,
                             Side::Sell => m.price >= l,
                         })
@@ -461,7 +478,7 @@ fn engine_trades(events: &[Event]) -> Vec<(i64, i64, u64, u64)> {
 
 fn ref_op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..ACCOUNTS, 0..SYMBOLS, side(), 0u8..6, 90i64..=110, 1i64..=30).prop_map(
+        4 => (0..ACCOUNTS, 0..SYMBOLS, side(), 0u8..6, price(), 1i64..=30).prop_map(
             |(account, symbol, side, kind, price, qty)| Op::Place {
                 account,
                 symbol,

@@ -597,6 +597,8 @@ impl Ctx<'_, '_> {
             _ => return Err(self.invalid("order_type", "must be LIMIT or MARKET")),
         };
         let time_in_force = match self.opt_str("time_in_force", &r.time_in_force)? {
+            // A market order never rests: what it cannot fill at once expires.
+            None if order_type == OrderType::Market => TimeInForce::Ioc,
             None => TimeInForce::Gtc,
             Some(s) => match s.to_ascii_uppercase().as_str() {
                 "GTC" => TimeInForce::Gtc,
@@ -782,5 +784,213 @@ impl<'de: 'a, 'a> Deserialize<'de> for Field<'a> {
             }
         }
         deserializer.deserialize_any(FieldVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::{Engine, EngineConfig, Price};
+
+    fn catalog() -> Catalog {
+        let spec = |name: &str, base: &str| engine::SymbolSpec {
+            name: name.into(),
+            base: base.into(),
+            quote: "USD".into(),
+            tick: engine::Increment::from_str_positive("0.01").unwrap(),
+            lot: engine::Increment::from_str_positive("0.00001").unwrap(),
+            min_qty: Qty(1),
+            max_qty: Qty(i64::MAX / 4),
+            min_notional: engine::Amount(0),
+        };
+        let engine = Engine::new(EngineConfig {
+            symbols: vec![spec("BTC/USD", "BTC"), spec("ETH/USD", "ETH")],
+            ..EngineConfig::default()
+        })
+        .unwrap();
+        Catalog::from_engine(&engine)
+    }
+
+    fn fail(text: &str) -> ParseFailure {
+        parse_request(text, &catalog()).expect_err(text)
+    }
+
+    #[test]
+    fn a_full_place_order_parses_into_engine_units() {
+        let r = parse_request(
+            r#"{"type":"PLACE_ORDER","request_id":"o-1","symbol":"BTC/USD","side":"sell",
+                "order_type":"LIMIT","price":"50000.5","quantity":"0.25","time_in_force":"IOC",
+                "client_order_id":"abc:1","post_only":false,"self_trade_prevention":"NONE",
+                "unknown_extra":{"ignored":[1]}}"#,
+            &catalog(),
+        )
+        .unwrap();
+        assert_eq!(r.request_id, Some(RequestId("\"o-1\"".into())));
+        let RequestKind::PlaceOrder(o) = r.kind else {
+            panic!("{r:?}")
+        };
+        assert_eq!(o.side, Side::Sell);
+        assert_eq!(o.price, Some(Price(5_000_050)));
+        assert_eq!(o.qty, Qty(25_000));
+        assert_eq!(o.time_in_force, TimeInForce::Ioc);
+        assert_eq!(o.client_order_id.unwrap().as_str(), "abc:1");
+        assert_eq!(o.stp, Some(StpMode::None));
+    }
+
+    #[test]
+    fn market_orders_ignore_price_and_default_to_ioc() {
+        let r = parse_request(
+            r#"{"type":"PLACE_ORDER","symbol":"ETH/USD","side":"BUY","order_type":"MARKET","quantity":"1"}"#,
+            &catalog(),
+        )
+        .unwrap();
+        let RequestKind::PlaceOrder(o) = r.kind else {
+            panic!()
+        };
+        assert_eq!(
+            (o.price, o.time_in_force, o.symbol),
+            (None, TimeInForce::Ioc, SymbolId(1))
+        );
+        assert_eq!(r.request_id, None);
+    }
+
+    #[test]
+    fn each_malformation_has_its_code_and_field() {
+        let cases = [
+            ("nope", ErrorCode::InvalidJson, None),
+            ("[]", ErrorCode::InvalidMessage, None),
+            ("{}", ErrorCode::MissingField, Some("type")),
+            (r#"{"type":null}"#, ErrorCode::MissingField, Some("type")),
+            (r#"{"type":"X"}"#, ErrorCode::UnknownType, Some("type")),
+            (
+                r#"{"type":"PING","request_id":[1]}"#,
+                ErrorCode::InvalidField,
+                Some("request_id"),
+            ),
+            (
+                r#"{"type":"GET_POSITION"}"#,
+                ErrorCode::MissingField,
+                Some("symbol"),
+            ),
+            (
+                r#"{"type":"GET_POSITION","symbol":"X/Y"}"#,
+                ErrorCode::UnknownSymbol,
+                Some("symbol"),
+            ),
+            (
+                r#"{"type":"GET_ORDERBOOK","symbol":"BTC/USD","depth":0}"#,
+                ErrorCode::InvalidField,
+                Some("depth"),
+            ),
+            (
+                r#"{"type":"GET_ORDERBOOK","symbol":"BTC/USD","depth":-1}"#,
+                ErrorCode::InvalidField,
+                Some("depth"),
+            ),
+            (
+                r#"{"type":"GET_ORDERS","status":"DONE"}"#,
+                ErrorCode::InvalidField,
+                Some("status"),
+            ),
+            (
+                r#"{"type":"CANCEL_ALL_AFTER"}"#,
+                ErrorCode::MissingField,
+                Some("timeout_ms"),
+            ),
+            (
+                r#"{"type":"LOGIN","account":"a"}"#,
+                ErrorCode::MissingField,
+                Some("api_key"),
+            ),
+            (
+                r#"{"type":"LOGIN","account":"a","api_key":"k","cancel_on_disconnect":"yes"}"#,
+                ErrorCode::InvalidField,
+                Some("cancel_on_disconnect"),
+            ),
+            (
+                r#"{"type":"SUBSCRIBE","channel":"NEWS","symbol":"BTC/USD"}"#,
+                ErrorCode::UnknownChannel,
+                Some("channel"),
+            ),
+            (
+                r#"{"type":"SUBSCRIBE","channel":"TRADES"}"#,
+                ErrorCode::MissingField,
+                Some("symbol"),
+            ),
+            (
+                r#"{"type":"PLACE_ORDER","symbol":"BTC/USD","side":"BUY","order_type":"STOP","quantity":"1"}"#,
+                ErrorCode::InvalidField,
+                Some("order_type"),
+            ),
+            (
+                r#"{"type":"PLACE_ORDER","symbol":"BTC/USD","side":"BUY","order_type":"LIMIT","quantity":"1"}"#,
+                ErrorCode::MissingField,
+                Some("price"),
+            ),
+            (
+                r#"{"type":"PLACE_ORDER","symbol":"BTC/USD","side":"BUY","order_type":"LIMIT","price":"1.001","quantity":"1"}"#,
+                ErrorCode::TickSize,
+                Some("price"),
+            ),
+            (
+                r#"{"type":"PLACE_ORDER","symbol":"BTC/USD","side":"BUY","order_type":"LIMIT","price":"1","quantity":"0"}"#,
+                ErrorCode::NotPositive,
+                Some("quantity"),
+            ),
+            (
+                r#"{"type":"PLACE_ORDER","symbol":"BTC/USD","side":"BUY","order_type":"LIMIT","price":"1","quantity":"1","time_in_force":"DAY"}"#,
+                ErrorCode::InvalidField,
+                Some("time_in_force"),
+            ),
+            (
+                r#"{"type":"PLACE_ORDER","symbol":"BTC/USD","side":"BUY","order_type":"LIMIT","price":"1","quantity":"1","client_order_id":""}"#,
+                ErrorCode::InvalidField,
+                Some("client_order_id"),
+            ),
+            (
+                r#"{"type":"PLACE_ORDER","symbol":"BTC/USD","side":"BUY","order_type":"LIMIT","price":"1","quantity":"1","self_trade_prevention":"MAYBE"}"#,
+                ErrorCode::InvalidField,
+                Some("self_trade_prevention"),
+            ),
+        ];
+        for (text, code, field) in cases {
+            let f = fail(text);
+            assert_eq!((f.code, f.field), (code, field), "{text}: {}", f.message);
+            assert!(!f.message.is_empty());
+        }
+    }
+
+    #[test]
+    fn request_id_is_echoed_even_when_the_rest_is_wrong() {
+        let f = fail(r#"{"type":"FLY","request_id":42}"#);
+        assert_eq!(f.request_id, Some(RequestId("42".into())));
+        assert_eq!(f.msg_type.as_deref(), Some("FLY"));
+        let ok = parse_request(r#"{"type":"PING","request_id":"a\"b"}"#, &catalog()).unwrap();
+        assert_eq!(ok.request_id, Some(RequestId("\"a\\\"b\"".into())));
+    }
+
+    #[test]
+    fn orders_are_named_by_id_or_client_id() {
+        let by_id = |text: &str| match parse_request(text, &catalog()).unwrap().kind {
+            RequestKind::CancelOrder(r) => r,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            by_id(r#"{"type":"CANCEL_ORDER","order_id":"17"}"#),
+            OrderRef::Id(OrderId(17))
+        );
+        assert_eq!(
+            by_id(r#"{"type":"CANCEL_ORDER","order_id":17}"#),
+            OrderRef::Id(OrderId(17))
+        );
+        assert_eq!(
+            by_id(r#"{"type":"CANCEL_ORDER","client_order_id":"c-1"}"#),
+            OrderRef::Client(ClientOrderId::new("c-1").unwrap())
+        );
+        // An id that cannot be ours is simply not found later (never a different error).
+        assert_eq!(
+            by_id(r#"{"type":"CANCEL_ORDER","order_id":"zz"}"#),
+            OrderRef::Id(OrderId(0))
+        );
     }
 }

@@ -91,7 +91,8 @@ pub enum SlowConsumerAction {
 #[serde(deny_unknown_fields, default)]
 pub struct ExchangeConfig {
     pub symbols: Vec<String>,
-    /// Opening price per symbol (a number or a decimal string).
+    /// Opening price per symbol (a number or a decimal string). BTC/USD and ETH/USD default to
+    /// 50000 and 3000; other symbols need one when the market is on.
     pub initial_prices: BTreeMap<String, DecimalValue>,
     /// Seconds between market steps and ticker messages (millisecond precision).
     pub tick_interval: f64,
@@ -258,15 +259,9 @@ impl Default for LimitsConfig {
 
 impl Default for ExchangeConfig {
     fn default() -> Self {
-        let num = |s: &str| DecimalValue::Text(s.to_string());
         ExchangeConfig {
             symbols: vec!["BTC/USD".into(), "ETH/USD".into()],
-            initial_prices: [
-                ("BTC/USD".into(), num("50000")),
-                ("ETH/USD".into(), num("3000")),
-            ]
-            .into_iter()
-            .collect(),
+            initial_prices: BTreeMap::new(),
             tick_interval: 1.0,
             default_balance: DefaultBalance::PerAsset(default_balances()),
             symbol_specs: BTreeMap::new(),
@@ -403,6 +398,7 @@ impl Config {
         })?;
         let system = market.system_account_names();
         let market_on = !system.is_empty();
+        self.fault_config()?;
         let mut keys = std::collections::HashSet::new();
         for (name, account) in &self.accounts {
             if account.api_key.is_empty() {
@@ -425,7 +421,7 @@ impl Config {
             }
         }
         for symbol in &self.exchange.symbols {
-            if market_on && !self.exchange.initial_prices.contains_key(symbol) {
+            if market_on && self.initial_price(symbol).is_none() {
                 return Err(ConfigError::new(
                     format!("exchange.initial_prices.{symbol}"),
                     "the market needs an initial price for every symbol",
@@ -433,6 +429,18 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// A symbol's opening price: configured, or the built-in default for BTC/USD and ETH/USD.
+    pub fn initial_price(&self, symbol: &str) -> Option<String> {
+        if let Some(v) = self.exchange.initial_prices.get(symbol) {
+            return Some(v.text());
+        }
+        match symbol {
+            "BTC/USD" => Some("50000".into()),
+            "ETH/USD" => Some("3000".into()),
+            _ => None,
+        }
     }
 
     /// The market's part of the configuration.
@@ -443,6 +451,16 @@ impl Config {
             taker_flow: self.exchange.taker_flow.clone(),
             candles: self.exchange.candles.clone(),
         }
+    }
+
+    /// The fault layer's configuration read from `failures` (faults off when absent or `null`).
+    /// Errors keep the key's path (`failures.modes.drop_messages.probability`).
+    pub fn fault_config(&self) -> Result<faults::FaultConfig, ConfigError> {
+        if self.failures.is_null() {
+            return Ok(faults::FaultConfig::default());
+        }
+        faults::FaultConfig::from_json(&self.failures)
+            .map_err(|e| ConfigError::new(e.path, e.message))
     }
 
     /// The engine's set-up derived from `exchange.*`.
@@ -594,6 +612,14 @@ mod tests {
     }
 
     #[test]
+    fn one_symbol_alone_is_a_valid_exchange() {
+        let c = Config::from_json_str(r#"{"exchange": {"symbols": ["BTC/USD"]}}"#).unwrap();
+        assert_eq!(c.initial_price("BTC/USD").as_deref(), Some("50000"));
+        let err = Config::from_json_str(r#"{"exchange": {"symbols": ["SOL/USD"]}}"#).unwrap_err();
+        assert_eq!(err.path, "exchange.initial_prices.SOL/USD");
+    }
+
+    #[test]
     fn unknown_key_names_its_path() {
         let err = Config::from_json_str(r#"{"server": {"prot": 1}}"#).unwrap_err();
         assert!(err.path.starts_with("server"), "{err}");
@@ -631,6 +657,10 @@ mod tests {
             (
                 r#"{"accounts": {"a": {"api_key": ""}}}"#,
                 "accounts.a.api_key",
+            ),
+            (
+                r#"{"failures": {"modes": {"drop_messages": {"probability": 2}}}}"#,
+                "failures.modes.drop_messages.probability",
             ),
             (
                 r#"{"server": {"limits": {"max_connection_age_s": 0}}}"#,

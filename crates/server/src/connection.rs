@@ -3,21 +3,32 @@
 //! Every frame the connection sends is stamped with its `seq` (from 1, +1 per frame) here and
 //! nowhere else. Requests are parsed on this task (in parallel with other connections) and only
 //! valid ones reach the engine thread; bad input is answered here, and the connection goes on.
+//!
+//! The fault layer sits here, between the socket and the handlers (see [`crate::link_faults`]):
+//! while it is enabled, client frames pass its inbound stage before they are parsed, and frames
+//! pass its exchange stage before their `seq` and its message stage after. While it is off the
+//! only cost is one atomic load per frame written.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use faults::{
+    ConnectionEvent, EventMeta, EventVerdict, FaultInjector, FrameMeta as FaultFrameMeta, Payload,
+    PushOutcome, RequestVerdict,
+};
 use futures_util::SinkExt;
 use protocol::request::parse_request;
-use protocol::{messages as msg, Catalog, Channel, ErrorCode, RequestKind};
+use protocol::{messages as msg, Catalog, Channel, ErrorCode, RequestId, RequestKind};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Config;
 use crate::core::{now_ns, ConnId, Input};
+use crate::link_faults::{unknown_outcome_error, Body, LinkFaults, Peek};
+use crate::listener::Peer;
 use crate::outbound::{CloseNow, Frame, Outbound};
+use crate::registry::{ConnHandle, Control, Registry};
 
 /// Sequence counters the engine thread publishes for HEARTBEAT frames.
 pub struct SharedSeqs {
@@ -44,6 +55,29 @@ pub struct ConnContext {
     pub config: Arc<Config>,
     pub seqs: Arc<SharedSeqs>,
     pub shutdown: watch::Receiver<bool>,
+    /// The fault layer.
+    pub injector: FaultInjector,
+    /// Bumped whenever the admin API changes the fault configuration, so that idle connections
+    /// pick it up (and their connection-level faults) without waiting for traffic. Held here so
+    /// it outlives every connection.
+    pub faults_changed: Arc<watch::Sender<u64>>,
+    /// When the server started: the fault layer's clock counts from here.
+    pub started: Instant,
+    /// The live connections, for the admin API.
+    pub registry: Arc<Registry>,
+}
+
+impl ConnContext {
+    /// Milliseconds since the server started (the fault layer's `now_ms`).
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The instant `ms` milliseconds after the server started (`None` beyond the clock's range:
+    /// a configured time can be absurdly far away).
+    fn instant_at(&self, ms: u64) -> Option<tokio::time::Instant> {
+        tokio::time::Instant::from_std(self.started).checked_add(Duration::from_millis(ms))
+    }
 }
 
 /// How long a HEARTBEAT subscriber may go without a frame before one is sent.
@@ -55,9 +89,10 @@ const WRITE_BATCH: usize = 64;
 pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs a connection to its end, then tells the engine thread it is gone.
-pub async fn run(socket: WebSocket, conn: ConnId, addr: SocketAddr, ctx: Arc<ConnContext>) {
+pub async fn run(socket: WebSocket, conn: ConnId, peer: Peer, ctx: Arc<ConnContext>) {
+    let addr = peer.addr;
     let queue = ctx.config.server.limits.outbound_queue_frames;
-    let (tx, rx) = mpsc::channel(queue);
+    let (tx, rx) = crate::outbound::channel(queue);
     let (kill, killed) = oneshot::channel();
     if ctx
         .inputs
@@ -73,6 +108,12 @@ pub async fn run(socket: WebSocket, conn: ConnId, addr: SocketAddr, ctx: Arc<Con
         return;
     }
     tracing::info!(conn, %addr, "connection opened");
+    let (handle, control) = ctx.registry.register(conn, addr);
+    let opened_ms = ctx.now_ms();
+    let faults = ctx
+        .injector
+        .is_enabled()
+        .then(|| Box::new(LinkFaults::new(&ctx.injector, conn, None, opened_ms)));
     let mut link = Link {
         socket,
         conn,
@@ -85,22 +126,37 @@ pub async fn run(socket: WebSocket, conn: ConnId, addr: SocketAddr, ctx: Arc<Con
         rate_window_start: Instant::now(),
         rate_count: 0,
         text: String::new(),
+        batch: std::collections::VecDeque::new(),
+        faults,
+        account: None,
+        handle,
+        frames_in: 0,
+        frames_out: 0,
     };
     drop(tx);
     // The engine thread can close the connection at once (a slow consumer), even while a write
     // waits for a peer that stopped reading: the wait is abandoned and the close frame sent
     // after what the socket already holds.
     let ended = tokio::select! {
-        reason = link.serve(rx) => Err(reason),
+        ending = link.serve(rx, control) => Err(ending),
         Ok(close) = killed => Ok(close),
     };
-    let reason = match ended {
-        Err(reason) => reason,
+    let Ending { reason, reset } = match ended {
+        Err(ending) => ending,
         Ok(CloseNow { code, reason }) => {
             link.close(code, reason).await;
-            reason
+            Ending {
+                reason,
+                reset: false,
+            }
         }
     };
+    if reset {
+        // Dropping the socket after this sends RST instead of FIN.
+        peer.reset.store(true, Ordering::Release);
+    }
+    drop(link);
+    ctx.registry.remove(conn);
     let _ = ctx.inputs.send(Input::Close { conn }).await;
     tracing::info!(conn, %addr, reason, "connection closed");
 }
@@ -117,16 +173,39 @@ struct Link {
     rate_window_start: Instant,
     rate_count: u32,
     text: String,
+    /// Frames taken from the queue and being written (reused).
+    batch: std::collections::VecDeque<Outbound>,
+    /// The fault layer's state while it is enabled (boxed: most connections never have one).
+    faults: Option<Box<LinkFaults>>,
+    /// The account the connection logged in to (faults aim at it).
+    account: Option<String>,
+    /// This connection's row in the registry.
+    handle: Arc<ConnHandle>,
+    frames_in: u64,
+    frames_out: u64,
+}
+
+/// How a connection ended.
+struct Ending {
+    reason: &'static str,
+    /// End with a TCP reset instead of an orderly close.
+    reset: bool,
 }
 
 enum Step {
     Continue,
     Close(u16, &'static str),
     End(&'static str),
+    /// End at once by a TCP reset: no close frame, no FIN.
+    Reset(&'static str),
 }
 
 impl Link {
-    async fn serve(&mut self, mut rx: mpsc::Receiver<Outbound>) -> &'static str {
+    async fn serve(
+        &mut self,
+        mut rx: crate::outbound::OutboundReceiver,
+        mut control: mpsc::Receiver<Control>,
+    ) -> Ending {
         let ping_every = Duration::from_secs_f64(self.ctx.config.server.heartbeat_interval);
         let mut ping = tokio::time::interval(ping_every);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -134,22 +213,37 @@ impl Link {
         let mut beat = tokio::time::interval(Duration::from_millis(250));
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut shutdown = self.ctx.shutdown.clone();
+        let mut faults_changed = self.ctx.faults_changed.subscribe();
         loop {
+            let now_ms = match self.faults {
+                Some(_) => self.ctx.now_ms(),
+                None => 0,
+            };
+            let wake_ms = self.faults.as_mut().and_then(|f| f.wake_ms(now_ms));
+            let reading = self
+                .faults
+                .as_ref()
+                .is_none_or(|f| !f.reading_paused(now_ms));
+            let wake = wake_ms.and_then(|ms| self.ctx.instant_at(ms));
             let step = tokio::select! {
-                incoming = self.socket.recv() => self.on_incoming(incoming).await,
+                incoming = self.socket.recv(), if reading => self.on_incoming(incoming).await,
                 out = rx.recv() => match out {
                     Some(out) => self.on_outbound(out, &mut rx).await,
                     None => Step::End("server closed the connection"),
                 },
-                _ = ping.tick() => {
-                    if self.last_heard.elapsed() > ping_every * 2 {
-                        Step::Close(1001, "heartbeat timeout")
-                    } else if self.socket.send(Message::Ping(Default::default())).await.is_err() {
-                        Step::End("write failed")
-                    } else {
-                        Step::Continue
+                order = control.recv() => match order {
+                    Some(Control::CloseClean { code }) => Step::Close(code, "closed by the admin API"),
+                    Some(Control::Reset) => Step::Reset("reset by the admin API"),
+                    None => Step::Continue,
+                },
+                _ = sleep_until(wake), if wake.is_some() => self.on_fault_timer().await,
+                changed = faults_changed.changed() => {
+                    if changed.is_ok() {
+                        self.sync_faults();
                     }
+                    Step::Continue
                 }
+                _ = ping.tick() => self.on_ping(ping_every).await,
                 _ = beat.tick(), if self.heartbeat => self.maybe_heartbeat().await,
                 _ = shutdown.changed() => Step::Close(1001, "server shutting down"),
             };
@@ -157,10 +251,174 @@ impl Link {
                 Step::Continue => {}
                 Step::Close(code, reason) => {
                     self.close(code, reason).await;
-                    return reason;
+                    return Ending {
+                        reason,
+                        reset: false,
+                    };
                 }
-                Step::End(reason) => return reason,
+                Step::End(reason) => {
+                    return Ending {
+                        reason,
+                        reset: false,
+                    }
+                }
+                Step::Reset(reason) => {
+                    return Ending {
+                        reason,
+                        reset: true,
+                    }
+                }
             }
+        }
+    }
+
+    /// A WebSocket ping, unless the link is silenced outbound; a client silent for two intervals
+    /// is cut off (unless the server itself stopped reading it).
+    async fn on_ping(&mut self, ping_every: Duration) -> Step {
+        if let Some(f) = &self.faults {
+            let now_ms = self.ctx.now_ms();
+            if f.outbound_silent(now_ms) || f.reading_paused(now_ms) {
+                return Step::Continue;
+            }
+        }
+        if self.last_heard.elapsed() > ping_every * 2 {
+            Step::Close(1001, "heartbeat timeout")
+        } else if self
+            .socket
+            .send(Message::Ping(Default::default()))
+            .await
+            .is_err()
+        {
+            Step::End("write failed")
+        } else {
+            Step::Continue
+        }
+    }
+
+    /// Creates or drops the fault state to match the layer's switch: created when faults are on,
+    /// dropped when they are off and nothing is waiting in it.
+    fn sync_faults(&mut self) {
+        let enabled = self.ctx.injector.is_enabled();
+        let now_ms = self.ctx.now_ms();
+        if enabled && self.faults.is_none() {
+            self.faults = Some(Box::new(LinkFaults::new(
+                &self.ctx.injector,
+                self.conn,
+                self.account.as_deref(),
+                // Connection faults count from now, as after any change: a connection open
+                // for an hour does not catch up on an hour of firings at once.
+                now_ms,
+            )));
+        } else if !enabled
+            && self
+                .faults
+                .as_mut()
+                .is_some_and(|f| f.wake_ms(now_ms).is_none())
+        {
+            self.faults = None;
+        }
+    }
+
+    /// Something in the fault layer is due: connection faults first, then waiting frames.
+    async fn on_fault_timer(&mut self) -> Step {
+        let now_ms = self.ctx.now_ms();
+        loop {
+            let Some(f) = self.faults.as_mut() else {
+                return Step::Continue;
+            };
+            let Some(event) = f.faults.next_connection_event(now_ms) else {
+                break;
+            };
+            f.note(event);
+            match event {
+                ConnectionEvent::Disconnect {
+                    clean: true,
+                    close_code,
+                } => return Step::Close(close_code, "disconnected by the fault layer"),
+                ConnectionEvent::Disconnect { clean: false, .. } => {
+                    return Step::Reset("reset by the fault layer")
+                }
+                ConnectionEvent::PhantomFill => {
+                    // Best effort: a busy engine queue skips this phantom.
+                    let _ = self
+                        .ctx
+                        .inputs
+                        .try_send(Input::PhantomFill { conn: self.conn });
+                }
+                ConnectionEvent::Silence { .. } | ConnectionEvent::PauseReading { .. } => {}
+            }
+        }
+        match self.drain_inbound(now_ms).await {
+            Step::Continue => self.flush_faults(now_ms).await,
+            other => other,
+        }
+    }
+
+    /// Handles every client frame the inbound stage releases at `now_ms`.
+    async fn drain_inbound(&mut self, now_ms: u64) -> Step {
+        loop {
+            let Some(released) = self
+                .faults
+                .as_mut()
+                .and_then(|f| f.faults.pop_inbound(now_ms))
+            else {
+                return Step::Continue;
+            };
+            let text = match &released.payload {
+                Payload::Original(body) => body.0.clone(),
+                Payload::Corrupted(text) => Arc::from(text.as_str()),
+            };
+            match self.on_text(&text).await {
+                Step::Continue => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// Writes every frame due at `now_ms` (withheld events first get their `seq`), then flushes.
+    async fn flush_faults(&mut self, now_ms: u64) -> Step {
+        match self.write_due(now_ms).await {
+            Step::Continue => {}
+            other => return other,
+        }
+        match self.socket.flush().await {
+            Ok(()) => Step::Continue,
+            Err(_) => Step::End("write failed"),
+        }
+    }
+
+    /// A client text frame through the fault layer's inbound stage.
+    async fn on_text_faulty(&mut self, text: &str) -> Step {
+        self.sync_faults();
+        let now_ms = self.ctx.now_ms();
+        let Some(f) = self.faults.as_mut() else {
+            return self.on_text(text).await;
+        };
+        f.inbound_ordinal += 1;
+        let peek = Peek::of(text);
+        let meta = FaultFrameMeta {
+            seq: f.inbound_ordinal,
+            message_type: peek.msg_type.as_deref(),
+            channel: None,
+        };
+        match f.faults.push_inbound(Body(Arc::from(text)), meta, now_ms) {
+            PushOutcome::Queued | PushOutcome::Dropped => {}
+            PushOutcome::RateLimited => {
+                let rid = peek.request_id();
+                return self
+                    .send_error(
+                        rid.as_ref(),
+                        ErrorCode::RateLimited,
+                        "rate limited: too many messages",
+                        "{}",
+                    )
+                    .await;
+            }
+            PushOutcome::Overflow => return Step::Close(1008, "slow consumer"),
+        }
+        match self.drain_inbound(now_ms).await {
+            Step::Continue => self.flush_faults(now_ms).await,
+            other => other,
         }
     }
 
@@ -179,15 +437,27 @@ impl Link {
             None => return Step::End("client went away"),
             Some(Ok(m)) => m,
             Some(Err(e)) => {
-                return if is_too_large(&e) {
-                    Step::Close(1009, "message too large")
-                } else {
-                    Step::End("read failed")
-                };
+                if !is_too_large(&e) {
+                    return Step::End("read failed");
+                }
+                // Say why before closing: the frame was never read, so nothing of it is known.
+                let limit = self.ctx.config.server.limits.max_frame_bytes;
+                let message = format!("frames are limited to {limit} bytes");
+                let _ = self
+                    .send_error(None, ErrorCode::MessageTooLarge, &message, "{}")
+                    .await;
+                return Step::Close(1009, "message too large");
             }
         };
         self.last_heard = Instant::now();
+        self.frames_in += 1;
+        self.handle
+            .frames_in
+            .store(self.frames_in, Ordering::Relaxed);
         match message {
+            Message::Text(text) if self.faults.is_some() || self.ctx.injector.is_enabled() => {
+                self.on_text_faulty(text.as_str()).await
+            }
             Message::Text(text) => self.on_text(text.as_str()).await,
             Message::Binary(_) => {
                 self.send_error(
@@ -220,7 +490,7 @@ impl Link {
                 let details = msg::error_details(failure.field, failure.msg_type.as_deref());
                 return self
                     .send_error(
-                        failure.request_id.as_ref().map(|r| r.as_json()),
+                        failure.request_id.as_ref(),
                         failure.code,
                         &failure.message,
                         &details,
@@ -228,11 +498,30 @@ impl Link {
                     .await;
             }
         };
+        if let Some(f) = self.faults.as_mut() {
+            let verdict = f
+                .faults
+                .on_request(request.kind.type_name(), self.ctx.now_ms());
+            if let RequestVerdict::Reject(code) = verdict {
+                let code = match code {
+                    faults::RejectCode::ExchangeBusy => ErrorCode::ExchangeBusy,
+                    faults::RejectCode::ExchangeUnavailable => ErrorCode::ExchangeUnavailable,
+                };
+                return self
+                    .send_error(
+                        request.request_id.as_ref(),
+                        code,
+                        "the exchange cannot take requests now: retry later",
+                        "{}",
+                    )
+                    .await;
+            }
+        }
         if self.rate_count > limit {
             let message = format!("more than {limit} messages per second");
             return self
                 .send_error(
-                    request.request_id.as_ref().map(|r| r.as_json()),
+                    request.request_id.as_ref(),
                     ErrorCode::RateLimited,
                     &message,
                     "{}",
@@ -269,44 +558,51 @@ impl Link {
 
     async fn send_error(
         &mut self,
-        request_id: Option<&str>,
+        rid: Option<&RequestId>,
         code: ErrorCode,
         message: &str,
         details: &str,
     ) -> Step {
-        let rid = request_id.map(|r| protocol::RequestId(r.into()));
         let mut body = String::new();
-        msg::error(&mut body, rid.as_ref(), code, message, details);
+        msg::error(&mut body, rid, code, message, details);
         self.write_frame(&Frame::private("ERROR", body), true).await
     }
 
-    async fn on_outbound(&mut self, out: Outbound, rx: &mut mpsc::Receiver<Outbound>) -> Step {
-        let mut next = Some(out);
-        let mut written = 0;
-        while let Some(out) = next.take() {
+    async fn on_outbound(
+        &mut self,
+        out: Outbound,
+        rx: &mut crate::outbound::OutboundReceiver,
+    ) -> Step {
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.push_back(out);
+        rx.drain_into(&mut batch, WRITE_BATCH);
+        let step = self.write_batch(&mut batch).await;
+        batch.clear();
+        self.batch = batch;
+        step
+    }
+
+    async fn write_batch(&mut self, batch: &mut std::collections::VecDeque<Outbound>) -> Step {
+        while let Some(out) = batch.pop_front() {
             match out {
-                Outbound::Frame(frame) => {
-                    if let Step::End(r) = self.write_frame(&frame, false).await {
-                        return Step::End(r);
-                    }
-                    written += 1;
-                }
+                Outbound::Frame(frame) => match self.write_frame(&frame, false).await {
+                    Step::Continue => {}
+                    other => return other,
+                },
                 Outbound::Close { code, reason } => {
                     let _ = self.socket.flush().await;
                     return Step::Close(code, reason);
                 }
                 Outbound::Bound(seq) => self.account_seq = Some(seq),
+                Outbound::Account { name, configured } => self.bind_account(&name, configured),
                 Outbound::Replay(frames) => {
                     for frame in &frames {
-                        if let Step::End(r) = self.write_frame(frame, false).await {
-                            return Step::End(r);
+                        match self.write_frame(frame, false).await {
+                            Step::Continue => {}
+                            other => return other,
                         }
                     }
-                    written += frames.len();
                 }
-            }
-            if written < WRITE_BATCH {
-                next = rx.try_recv().ok();
             }
         }
         match self.socket.flush().await {
@@ -315,22 +611,150 @@ impl Link {
         }
     }
 
+    /// The connection is bound to account `name`: the registry shows it, and faults aim at it
+    /// when it is a configured (logged-in) account.
+    fn bind_account(&mut self, name: &str, configured: bool) {
+        self.handle.set_account(name);
+        if configured {
+            self.account = Some(name.to_owned());
+            if let Some(f) = self.faults.as_mut() {
+                f.faults.set_account(name);
+            }
+        }
+    }
+
     /// Stamps the frame with the next `seq` and queues it on the socket (flushing if asked).
+    /// While the fault layer is on, the frame passes its exchange stage first and its message
+    /// stage after the stamp.
     async fn write_frame(&mut self, frame: &Frame, flush: bool) -> Step {
+        if self.faults.is_some() || self.ctx.injector.is_enabled() {
+            return self.write_frame_faulty(frame, flush).await;
+        }
+        self.stamp(&frame.body);
+        let text = std::mem::take(&mut self.text);
+        self.write_message(Message::Text(Utf8Bytes::from(text)), flush)
+            .await
+    }
+
+    /// Assigns the next `seq`: `self.text` holds the stamped frame. The only place `seq` moves.
+    fn stamp(&mut self, body: &str) {
         self.seq += 1;
-        self.text.clear();
-        protocol::splice_seq(self.seq, &frame.body, &mut self.text);
-        let message = Message::Text(Utf8Bytes::from(self.text.clone()));
+        self.text = String::with_capacity(body.len() + 24);
+        protocol::splice_seq(self.seq, body, &mut self.text);
+    }
+
+    async fn write_message(&mut self, message: Message, flush: bool) -> Step {
         let result = if flush {
             self.socket.send(message).await
         } else {
             self.socket.feed(message).await
         };
         self.last_sent = Instant::now();
+        self.frames_out += 1;
+        self.handle
+            .frames_out
+            .store(self.frames_out, Ordering::Relaxed);
         match result {
             Ok(()) => Step::Continue,
             Err(_) => Step::End("write failed"),
         }
+    }
+
+    async fn write_frame_faulty(&mut self, frame: &Frame, flush: bool) -> Step {
+        self.sync_faults();
+        let now_ms = self.ctx.now_ms();
+        let Some(f) = self.faults.as_mut() else {
+            self.stamp(&frame.body);
+            let message = Message::Text(Utf8Bytes::from(self.text.clone()));
+            return self.write_message(message, flush).await;
+        };
+        let channel = frame.meta.channel.map(Channel::as_str);
+        let meta = EventMeta {
+            message_type: frame.meta.msg_type,
+            channel,
+        };
+        let step = match f.faults.on_event(Body(frame.body.clone()), meta, now_ms) {
+            EventVerdict::Deliver(body) => {
+                self.push_stamped(&body.0, frame.meta.msg_type, channel, now_ms)
+            }
+            EventVerdict::UnknownOutcome(ack) => {
+                let error = unknown_outcome_error(&ack.0);
+                self.push_stamped(&error, "ERROR", None, now_ms)
+            }
+            EventVerdict::Withheld | EventVerdict::Suppressed => Step::Continue,
+        };
+        if let Step::Continue = step {
+            if flush {
+                self.flush_faults(now_ms).await
+            } else {
+                self.write_due(now_ms).await
+            }
+        } else {
+            step
+        }
+    }
+
+    /// Stamps `body` and hands it to the outbound message stage.
+    fn push_stamped(
+        &mut self,
+        body: &str,
+        msg_type: &str,
+        channel: Option<&str>,
+        now_ms: u64,
+    ) -> Step {
+        self.stamp(body);
+        let Some(f) = self.faults.as_mut() else {
+            return Step::Continue;
+        };
+        let meta = FaultFrameMeta {
+            seq: self.seq,
+            message_type: Some(msg_type),
+            channel,
+        };
+        match f
+            .faults
+            .push_outbound(Body(Arc::from(self.text.as_str())), meta, now_ms)
+        {
+            PushOutcome::Overflow => Step::Close(1008, "slow consumer"),
+            PushOutcome::Queued | PushOutcome::Dropped | PushOutcome::RateLimited => Step::Continue,
+        }
+    }
+
+    /// Writes (without flushing) what the fault layer releases at `now_ms`: withheld events
+    /// due now get their `seq` and go through the message stage, then due frames are written.
+    async fn write_due(&mut self, now_ms: u64) -> Step {
+        while let Some(held) = self
+            .faults
+            .as_mut()
+            .and_then(|f| f.faults.pop_due_event(now_ms))
+        {
+            let step = self.push_stamped(
+                &held.payload.0,
+                &held.message_type,
+                held.channel.as_deref(),
+                now_ms,
+            );
+            if !matches!(step, Step::Continue) {
+                return step;
+            }
+        }
+        while let Some(released) = self
+            .faults
+            .as_mut()
+            .and_then(|f| f.faults.pop_outbound(now_ms))
+        {
+            let text = match released.payload {
+                Payload::Original(body) => String::from(&*body.0),
+                Payload::Corrupted(text) => text,
+            };
+            let step = self
+                .write_message(Message::Text(Utf8Bytes::from(text)), false)
+                .await;
+            if !matches!(step, Step::Continue) {
+                return step;
+            }
+        }
+        Step::Continue
     }
 
     async fn maybe_heartbeat(&mut self) -> Step {
@@ -372,6 +796,14 @@ impl Link {
         w.end();
         self.write_frame(&Frame::private("HEARTBEAT", body), true)
             .await
+    }
+}
+
+/// Sleeps until `wake`, or forever without one.
+async fn sleep_until(wake: Option<tokio::time::Instant>) {
+    match wake {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

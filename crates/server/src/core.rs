@@ -31,6 +31,10 @@ use crate::ticker::RollingStats;
 /// A connection's id: a counter from 1.
 pub type ConnId = u64;
 
+/// Fabricated (phantom) fills take ids from here up: real fill ids count from 1 and never get
+/// this far.
+pub const PHANTOM_FILL_ID_BASE: u64 = 1 << 48;
+
 /// Depth of the ORDERBOOK channel's picture.
 pub const ORDERBOOK_PICTURE_LEVELS: usize = 10;
 
@@ -39,7 +43,7 @@ pub enum Input {
     /// A WebSocket connection opened.
     Open {
         conn: ConnId,
-        tx: mpsc::Sender<Outbound>,
+        tx: crate::outbound::OutboundSender,
         addr: SocketAddr,
         /// Closes the connection at once (slow consumer), bypassing its full queue.
         kill: oneshot::Sender<CloseNow>,
@@ -62,6 +66,9 @@ pub enum Input {
     },
     /// An account's dead man's switch may be due.
     DeadMansSwitch { account: AccountId, generation: u64 },
+    /// The fault layer's `phantom_fills`: send this connection a fabricated ORDER_FILL for one
+    /// of its account's open orders. The engine's state is not touched.
+    PhantomFill { conn: ConnId },
     /// A connection reached the notice time (`close: false`) or the end (`close: true`) of its
     /// maximum age.
     ConnectionAge { conn: ConnId, close: bool },
@@ -147,7 +154,7 @@ struct AccountInfo {
 }
 
 struct Conn {
-    tx: mpsc::Sender<Outbound>,
+    tx: crate::outbound::OutboundSender,
     /// The peer, for the admin API's connection list.
     #[allow(dead_code)]
     addr: SocketAddr,
@@ -208,6 +215,10 @@ pub struct Core {
     candle_subs: HashMap<(SymbolId, market::Interval), Vec<ConnId>>,
     /// A reused buffer for rendering messages.
     scratch: String,
+    /// Which symbols' books the current command changed (reused).
+    touched_symbols: Vec<bool>,
+    /// Phantom fills fabricated so far (for their ids).
+    phantom_fills: u64,
 }
 
 /// Nanoseconds since the Unix epoch.
@@ -289,6 +300,8 @@ impl Core {
             candles: market::Candles::new(config.exchange.candles.history_limit),
             candle_subs: HashMap::new(),
             scratch: String::with_capacity(1024),
+            touched_symbols: Vec::new(),
+            phantom_fills: 0,
         };
         for (name, account) in &config.accounts {
             let mut funds = Vec::new();
@@ -336,16 +349,13 @@ impl Core {
         for (i, symbol) in catalog.symbols().iter().enumerate() {
             let name = &symbol.spec.name;
             let path = format!("exchange.initial_prices.{name}");
-            let text = self
-                .config
-                .exchange
-                .initial_prices
-                .get(name)
-                .map(|v| v.text())
-                .ok_or_else(|| crate::config::ConfigError {
-                    path: path.clone(),
-                    reason: "the market needs an initial price".into(),
-                })?;
+            let text =
+                self.config
+                    .initial_price(name)
+                    .ok_or_else(|| crate::config::ConfigError {
+                        path: path.clone(),
+                        reason: "the market needs an initial price".into(),
+                    })?;
             let initial_price =
                 symbol
                     .parse_price(&text)
@@ -470,6 +480,7 @@ impl Core {
                 account,
                 generation,
             } => self.dead_mans_switch(account, generation),
+            Input::PhantomFill { conn } => self.phantom_fill(conn),
             Input::ConnectionAge { conn, close } => self.connection_age(conn, close),
             Input::Housekeeping => self.housekeeping(),
             Input::Shutdown => return false,
@@ -558,6 +569,10 @@ impl Core {
         if let Some(info) = self.accounts.get_mut(account.0 as usize) {
             info.conns.push(conn);
             let _ = c.tx.try_send(Outbound::Bound(info.seq.clone()));
+            let _ = c.tx.try_send(Outbound::Account {
+                name: info.name.as_str().into(),
+                configured: info.kind == AccountKind::Configured,
+            });
         }
     }
 
@@ -1215,8 +1230,8 @@ impl Core {
                     .engine
                     .fills(account)
                     .into_iter()
-                    .filter(|f| symbol.map_or(true, |s| f.symbol == s))
-                    .filter(|f| since_fill_id.map_or(true, |since| f.fill_id.0 > since))
+                    .filter(|f| symbol.is_none_or(|s| f.symbol == s))
+                    .filter(|f| since_fill_id.is_none_or(|since| f.fill_id.0 > since))
                     .collect();
                 let mut s = String::new();
                 let mut w = protocol::json::ObjectWriter::new(&mut s);
@@ -1317,7 +1332,7 @@ impl Core {
                 self.engine
                     .closed_orders(account)
                     .into_iter()
-                    .filter(|o| symbol.map_or(true, |s| o.symbol == s)),
+                    .filter(|o| symbol.is_none_or(|s| o.symbol == s)),
             );
         }
         orders.retain(|o| match status {
@@ -1802,6 +1817,64 @@ impl Core {
 
     /// Runs one engine command and routes its events. `direct` is the connection whose request
     /// it is, whose copy of the answer carries the request id.
+    /// Sends `conn` an ORDER_FILL that looks real but never happened: for the account's oldest
+    /// open order, half its open quantity (at least one lot) at its price, as a maker without
+    /// fee. Its `fill_id` comes from a range real fills never reach, its `trade_id` is the
+    /// symbol's latest and its `account_seq` repeats the latest, so a bot can tell it from the
+    /// truth (REST fills). Nothing is sent when the connection has no open order.
+    fn phantom_fill(&mut self, conn: ConnId) {
+        let Some(account) = self.conns.get(&conn).and_then(|c| c.account) else {
+            return;
+        };
+        let orders = self.engine.open_orders(account, None);
+        let Some(order) = orders
+            .iter()
+            .filter(|o| o.price.is_some() && o.remaining_qty().0 > 0)
+            .min_by_key(|o| o.id)
+        else {
+            return;
+        };
+        let Some(price) = order.price else {
+            return;
+        };
+        let remaining = order.remaining_qty().0;
+        let qty = (remaining / 2).max(1);
+        let Some(symbol) = self.catalog.symbol(order.symbol) else {
+            return;
+        };
+        let fee_asset = match order.side {
+            Side::Buy => symbol.base,
+            Side::Sell => symbol.quote,
+        };
+        self.phantom_fills += 1;
+        let fill = engine::Fill {
+            account,
+            order_id: order.id,
+            client_order_id: order.client_order_id,
+            symbol: order.symbol,
+            side: order.side,
+            fill_id: engine::FillId(PHANTOM_FILL_ID_BASE + self.phantom_fills),
+            trade_id: self.engine.last_trade_id(order.symbol),
+            price,
+            qty: Qty(qty),
+            filled_qty: Qty(order.filled_qty.0 + qty),
+            remaining_qty: Qty(remaining - qty),
+            status: if qty == remaining {
+                OrderStatus::Filled
+            } else {
+                OrderStatus::PartiallyFilled
+            },
+            is_maker: true,
+            fee: Amount(0),
+            fee_asset,
+            ts_ns: now_ns(),
+            account_seq: self.engine.account_seq(account),
+        };
+        let mut s = String::new();
+        msg::order_fill(&mut s, &self.catalog, &fill);
+        self.send_body(conn, "ORDER_FILL", s);
+    }
+
     pub fn run_command(
         &mut self,
         conn: Option<ConnId>,
@@ -1836,7 +1909,9 @@ impl Core {
         let direct = conn.map(|c| (c, rid));
         let is_cancel = matches!(cmd, Command::Cancel { .. });
         let is_amend = matches!(cmd, Command::Amend { .. });
-        let mut touched = [false; 64];
+        let mut touched = std::mem::take(&mut self.touched_symbols);
+        touched.clear();
+        touched.resize(self.catalog.symbols().len(), false);
         for event in events {
             match event {
                 Event::Accepted(e) => {
@@ -1921,6 +1996,7 @@ impl Core {
                 self.publish_book(SymbolId(i as u32), ts);
             }
         }
+        self.touched_symbols = touched;
     }
 
     /// After a command changed a book: the L2 delta and the ORDERBOOK picture.
@@ -2107,7 +2183,7 @@ impl Core {
                 .copied()
                 .filter(|id| {
                     self.account_info(*id)
-                        .is_some_and(|i| i.kind != AccountKind::Configured)
+                        .is_some_and(|i| i.kind == AccountKind::Anonymous)
                 })
                 .ok_or_else(|| {
                     rest_error(
@@ -2205,13 +2281,14 @@ impl Core {
                 s.push(']');
             }
             RestCall::Ticker { symbol } => {
+                let symbol_given = symbol.clone();
                 let ids: Vec<SymbolId> = match symbol {
                     Some(name) => vec![self.rest_symbol(&name)?],
                     None => (0..catalog.symbols().len())
                         .map(|i| SymbolId(i as u32))
                         .collect(),
                 };
-                let many = ids.len() > 1;
+                let many = symbol_given.is_none();
                 if many {
                     s.push('[');
                 }
@@ -2398,7 +2475,7 @@ fn private_reserve(max_frames: usize) -> usize {
 
 /// Whether a starved connection's queue has room for its stream resets again: at least half of
 /// it free, and at least a STREAM_RESET and its snapshot.
-fn has_room(tx: &mpsc::Sender<Outbound>) -> bool {
+fn has_room(tx: &crate::outbound::OutboundSender) -> bool {
     let free = tx.capacity();
     free >= 2 && free * 2 >= tx.max_capacity()
 }
@@ -2433,7 +2510,7 @@ mod tests {
 
     #[test]
     fn a_starved_queue_needs_half_its_slots_free() {
-        let (tx, _rx) = mpsc::channel::<Outbound>(16);
+        let (tx, _rx) = crate::outbound::channel(16);
         assert!(has_room(&tx));
         for _ in 0..8 {
             tx.try_send(Outbound::Replay(Vec::new())).unwrap();

@@ -65,7 +65,7 @@ fn unavailable() -> Response {
     ))
 }
 
-fn bad_request(code: &str, message: &str) -> Response {
+fn bad_request(code: &str, message: &str) -> RestReply {
     let mut s = String::new();
     protocol::messages::error(
         &mut s,
@@ -77,7 +77,7 @@ fn bad_request(code: &str, message: &str) -> Response {
         message,
         "{}",
     );
-    json_response((400, s))
+    (400, s)
 }
 
 fn auth(headers: &HeaderMap, params: &HashMap<String, String>) -> RestAuth {
@@ -95,7 +95,7 @@ fn number(
     key: &str,
     default: usize,
     max: usize,
-) -> Result<usize, Response> {
+) -> Result<usize, RestReply> {
     match params.get(key) {
         None => Ok(default),
         Some(v) => match v.parse::<usize>() {
@@ -108,7 +108,7 @@ fn number(
     }
 }
 
-fn symbol(params: &HashMap<String, String>) -> Result<String, Response> {
+fn symbol(params: &HashMap<String, String>) -> Result<String, RestReply> {
     params
         .get("symbol")
         .cloned()
@@ -132,7 +132,7 @@ async fn orderbook(State(inputs): Inputs, Query(params): Params) -> Response {
     })();
     match call {
         Ok(call) => ask(&inputs, call).await,
-        Err(r) => r,
+        Err(r) => json_response(r),
     }
 }
 
@@ -145,7 +145,7 @@ async fn trades(State(inputs): Inputs, Query(params): Params) -> Response {
     })();
     match call {
         Ok(call) => ask(&inputs, call).await,
-        Err(r) => r,
+        Err(r) => json_response(r),
     }
 }
 
@@ -197,6 +197,6 @@ async fn candles(State(inputs): Inputs, Query(params): Params) -> Response {
     })();
     match call {
         Ok(call) => ask(&inputs, call).await,
-        Err(r) => r,
+        Err(r) => json_response(r),
     }
 }

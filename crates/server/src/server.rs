@@ -6,19 +6,25 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::time::Instant;
+
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use faults::FaultInjector;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use thiserror::Error;
 use tokio::sync::{mpsc, watch, Semaphore};
 
+use crate::admin::AdminState;
 use crate::config::Config;
 use crate::connection::{ConnContext, SharedSeqs};
 use crate::core::{Core, CoreError, Input};
+use crate::listener::{Peer, ResetListener};
+use crate::registry::Registry;
 
 /// Why the server could not start.
 #[derive(Debug, Error)]
@@ -59,6 +65,7 @@ struct Running {
 pub struct ExchangeServer {
     config: Arc<Config>,
     seed: u64,
+    injector: FaultInjector,
     running: Option<Running>,
 }
 
@@ -90,9 +97,12 @@ impl ExchangeServer {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as u64)
         });
+        // `failures.seed`, when given, takes precedence over this derived seed.
+        let injector = FaultInjector::new(config.fault_config()?, derive_seed(seed, "faults"));
         Ok(ExchangeServer {
             config: Arc::new(config),
             seed,
+            injector,
             running: None,
         })
     }
@@ -105,6 +115,12 @@ impl ExchangeServer {
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The fault layer: its statistics, log and configuration (shared with the running server,
+    /// so changes made through it apply at once).
+    pub fn failure_injector(&self) -> FaultInjector {
+        self.injector.clone()
     }
 
     /// Binds the listener and starts the engine thread, the endpoints and the market clock.
@@ -145,13 +161,27 @@ impl ExchangeServer {
             source,
         })?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let faults_changed = Arc::new(watch::channel(0u64).0);
+        let registry = Arc::new(Registry::default());
+        let started = Instant::now();
         let ctx = Arc::new(ConnContext {
             inputs: inputs_tx.clone(),
             catalog: catalog.clone(),
             config: config.clone(),
             seqs,
             shutdown: shutdown_rx.clone(),
+            injector: self.injector.clone(),
+            faults_changed: faults_changed.clone(),
+            started,
+            registry: registry.clone(),
         });
+        let admin = AdminState {
+            injector: self.injector.clone(),
+            registry,
+            faults_changed,
+            host: config.server.host.clone(),
+            admin_token: config.server.admin_token.clone(),
+        };
         let state = AppState {
             ctx,
             next_conn: Arc::new(AtomicU64::new(1)),
@@ -165,21 +195,16 @@ impl ExchangeServer {
         }
         let app = app
             .with_state(state)
-            .nest("/api/v1", crate::rest::routes(inputs_tx.clone()));
+            .nest("/api/v1", crate::rest::routes(inputs_tx.clone()))
+            .merge(crate::admin::routes(admin));
         let mut stop = shutdown_rx.clone();
-        // Frames are small and latency matters: no Nagle delay on any connection.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
+        let listener = ResetListener::new(listener);
         let http = tokio::spawn(async move {
-            let served = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop.changed().await;
-            })
-            .await;
+            let served = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
+                .with_graceful_shutdown(async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "http server failed");
             }
@@ -257,9 +282,17 @@ impl ExchangeServer {
 
 async fn ws_handler(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if state.ctx.injector.is_enabled() && !state.ctx.injector.accept_connection(state.ctx.now_ms())
+    {
+        return crate::rest::json_response((
+            503,
+            r#"{"type":"ERROR","code":"EXCHANGE_UNAVAILABLE","message":"the exchange is unavailable: retry later","details":{}}"#
+                .into(),
+        ));
+    }
     let Ok(permit) = state.slots.clone().try_acquire_owned() else {
         return crate::rest::json_response((
             503,
@@ -279,7 +312,7 @@ async fn ws_handler(
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES.max(limit * 2))
         .on_upgrade(move |socket| async move {
-            crate::connection::run(socket, conn, addr, ctx).await;
+            crate::connection::run(socket, conn, peer, ctx).await;
             drop(permit);
         })
 }

@@ -193,6 +193,11 @@ fn assets_come_from_symbols_in_order_with_the_precision_they_need() {
     assert_eq!(e.symbol_id("XRP/USD"), None);
     assert_eq!(e.asset_id("ETH"), Some(AssetId(2)));
     assert_eq!(e.asset_id("XRP"), None);
+    // The engine and the public rule agree.
+    let rule = crate::symbol::asset_decimals(&config().symbols);
+    for a in e.assets() {
+        assert_eq!(rule.get(&a.name), Some(&a.decimals), "{}", a.name);
+    }
 }
 
 #[test]
@@ -697,6 +702,11 @@ fn ioc_remainder_expires_and_releases() {
         with_tif(limit(b, Side::Buy, 100, 10), TimeInForce::Ioc),
     )
     .unwrap();
+    // The taker's last fill says nothing stays open; the Closed event says what expired.
+    let f = fills(&events);
+    assert_eq!((f[1].filled_qty, f[1].remaining_qty), (Qty(4), Qty(0)));
+    assert_eq!(e.fills(b).last().unwrap().remaining_qty, Qty(0));
+    assert_eq!(e.fills(a).last().unwrap().remaining_qty, Qty(0));
     let c = closed(&events);
     assert_eq!(c.len(), 1);
     assert_eq!(
@@ -1032,7 +1042,7 @@ fn amend_down_keeps_priority_and_releases() {
 // ----- client order ids -----
 
 #[test]
-fn client_order_ids_are_unique_among_open_orders_and_reusable_after() {
+fn client_order_ids_are_idempotency_keys_while_the_order_is_remembered() {
     let (mut e, a, b) = setup();
     let with = |o: NewOrder, c: &str| NewOrder {
         client_order_id: Some(cid(c)),
@@ -1046,17 +1056,47 @@ fn client_order_ids_are_unique_among_open_orders_and_reusable_after() {
     // Another account may use the same id.
     placed(&mut e, with(limit(b, Side::Buy, 90, 1), "k"));
     cancel(&mut e, a, OrderRef::Id(first)).unwrap();
-    let second = placed(&mut e, with(limit(a, Side::Buy, 95, 1), "k"));
-    assert_eq!(e.order(a, OrderRef::Client(cid("k"))).unwrap().id, second);
-    cancel(&mut e, a, OrderRef::Id(second)).unwrap();
+    // A retry after the order closed still names it: it is never placed twice.
+    assert_eq!(
+        place(&mut e, with(limit(a, Side::Buy, 95, 1), "k")),
+        Err(Reject::DuplicateClientOrderId(first))
+    );
     let found = e.order(a, OrderRef::Client(cid("k"))).unwrap();
-    assert_eq!((found.id, found.status), (second, OrderStatus::Cancelled));
+    assert_eq!((found.id, found.status), (first, OrderStatus::Cancelled));
     assert!(e.order(a, OrderRef::Client(cid("nope"))).is_none());
     assert!(e.order(b, OrderRef::Id(first)).is_none());
-    // An order that filled at once never blocks its id.
+    // An order that filled at once blocks its id too.
     placed(&mut e, with(limit(b, Side::Sell, 100, 1), "z"));
-    placed(&mut e, with(limit(a, Side::Buy, 100, 1), "z"));
-    placed(&mut e, with(limit(a, Side::Buy, 10, 1), "z"));
+    let taker = placed(&mut e, with(limit(a, Side::Buy, 100, 1), "z"));
+    assert_eq!(
+        place(&mut e, with(limit(a, Side::Buy, 10, 1), "z")),
+        Err(Reject::DuplicateClientOrderId(taker))
+    );
+}
+
+#[test]
+fn a_client_id_is_free_again_once_its_order_is_forgotten() {
+    let (mut e, accounts) = setup_with(
+        EngineConfig {
+            closed_orders_per_account: 2,
+            ..config()
+        },
+        1,
+    );
+    let a = accounts[0];
+    let with = |o: NewOrder, c: &str| NewOrder {
+        client_order_id: Some(cid(c)),
+        ..o
+    };
+    let old = placed(&mut e, with(limit(a, Side::Buy, 100, 1), "old"));
+    cancel(&mut e, a, OrderRef::Id(old)).unwrap();
+    for i in 0..2 {
+        let id = placed(&mut e, limit(a, Side::Buy, 90 + i, 1));
+        cancel(&mut e, a, OrderRef::Id(id)).unwrap();
+    }
+    // "old" has left the two-order history: its id may be used again.
+    let again = placed(&mut e, with(limit(a, Side::Buy, 95, 1), "old"));
+    assert_ne!(again, old);
 }
 
 // ----- self-trade prevention -----
@@ -1280,4 +1320,30 @@ fn a_notional_beyond_i128_is_an_overflow() {
         ..o
     };
     assert_eq!(place(&mut e, sell), Err(Reject::Overflow));
+}
+
+#[test]
+fn a_level_beyond_i64_lots_does_not_overflow() {
+    let mut c = config();
+    c.symbols[1].max_qty = Qty(i64::MAX);
+    let (mut e, a) = setup_with(c, 1);
+    let eth = AssetId(2);
+    let dep = Command::Deposit {
+        account: a[0],
+        asset: eth,
+        amount: Amount(2 * i128::from(i64::MAX)),
+    };
+    run(&mut e, dep).unwrap();
+    let big = NewOrder {
+        symbol: ETH_USD,
+        ..limit(a[0], Side::Sell, 1, i64::MAX)
+    };
+    placed(&mut e, big);
+    let events = place(&mut e, big).unwrap();
+    let Event::BookLevel(l) = events[1] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(l.qty, Qty(i64::MAX), "published saturated");
+    cancel(&mut e, a[0], OrderRef::Id(OrderId(1))).unwrap();
+    assert_eq!(e.best_bid_ask(ETH_USD).1.unwrap().qty, Qty(i64::MAX));
 }
