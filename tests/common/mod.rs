@@ -155,39 +155,11 @@ pub fn limit(side: &str, price: &str, qty: &str) -> Value {
 
 /// GET on the REST API, returning status and JSON.
 pub async fn rest(addr: SocketAddr, path_and_query: &str, api_key: Option<&str>) -> (u16, Value) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let key = api_key
-        .map(|k| format!("X-API-KEY: {k}\r\n"))
-        .unwrap_or_default();
-    let request =
-        format!("GET {path_and_query} HTTP/1.1\r\nHost: {addr}\r\n{key}Connection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
-        .await
-        .expect("timed out")
-        .expect("read");
-    let text = String::from_utf8_lossy(&response);
-    let status: u16 = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    let body_start = text.find("\r\n\r\n").expect("headers end") + 4;
-    let mut body = &text[body_start..];
-    // Chunked transfer: take the first chunk's data.
-    if text[..body_start]
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        let (len, rest) = body.split_once("\r\n").expect("chunk");
-        let len = usize::from_str_radix(len.trim(), 16).expect("chunk size");
-        body = &rest[..len];
-    }
+    let headers: Vec<(&str, &str)> = api_key.map(|k| ("X-API-KEY", k)).into_iter().collect();
+    let (status, body) = http(addr, "GET", path_and_query, None, &headers).await;
     (
         status,
-        serde_json::from_str(body).expect("REST body is JSON"),
+        serde_json::from_str(&body).expect("REST body is JSON"),
     )
 }
 
@@ -223,7 +195,17 @@ pub async fn http(
         .and_then(|s| s.parse().ok())
         .expect("status");
     let start = text.find("\r\n\r\n").expect("headers end") + 4;
-    (status, text[start..].to_string())
+    let mut body = &text[start..];
+    // Chunked transfer: the first chunk's data (answers are one chunk).
+    if text[..start]
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let (len, rest) = body.split_once("\r\n").expect("chunk");
+        let len = usize::from_str_radix(len.trim(), 16).expect("chunk size");
+        body = &rest[..len];
+    }
+    (status, body.to_string())
 }
 
 /// An admin call answering JSON.

@@ -147,6 +147,32 @@ pub fn order_fields(w: &mut ObjectWriter<'_>, catalog: &Catalog, order: &Order) 
     timestamp(w, order.updated_ns);
 }
 
+/// A JSON array of orders, each with [`order_fields`].
+pub fn orders_array(out: &mut String, catalog: &Catalog, orders: &[Order]) {
+    out.push('[');
+    for (i, order) in orders.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut w = ObjectWriter::new(out);
+        order_fields(&mut w, catalog, order);
+        w.end();
+    }
+    out.push(']');
+}
+
+/// A JSON array of fills, each an ORDER_FILL message.
+pub fn fills_array(out: &mut String, catalog: &Catalog, fills: &[Fill]) {
+    out.push('[');
+    for (i, fill) in fills.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        order_fill(out, catalog, fill);
+    }
+    out.push(']');
+}
+
 /// The average fill price in ticks, rounded to the nearest tick; `None` before any fill.
 fn average_price(symbol: &Symbol, order: &Order) -> Option<Price> {
     let denom = (order.filled_qty.0 as i128).checked_mul(symbol.quote_units_per_tick_lot)?;

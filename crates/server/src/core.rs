@@ -1150,18 +1150,7 @@ impl Core {
                     w.raw("request_id", r.as_json());
                 }
                 let catalog = self.catalog.clone();
-                w.with("orders", |o| {
-                    o.push('[');
-                    for (i, order) in orders.iter().enumerate() {
-                        if i > 0 {
-                            o.push(',');
-                        }
-                        let mut ow = protocol::json::ObjectWriter::new(o);
-                        msg::order_fields(&mut ow, &catalog, order);
-                        ow.end();
-                    }
-                    o.push(']');
-                });
+                w.with("orders", |o| msg::orders_array(o, &catalog, &orders));
                 w.u64("account_seq", self.engine.account_seq(account));
                 w.end();
                 self.send_body(conn, "ORDERS", s);
@@ -1240,16 +1229,7 @@ impl Core {
                     w.raw("request_id", r.as_json());
                 }
                 let catalog = self.catalog.clone();
-                w.with("fills", |o| {
-                    o.push('[');
-                    for (i, f) in fills.iter().enumerate() {
-                        if i > 0 {
-                            o.push(',');
-                        }
-                        msg::order_fill(o, &catalog, f);
-                    }
-                    o.push(']');
-                });
+                w.with("fills", |o| msg::fills_array(o, &catalog, &fills));
                 w.u64("account_seq", self.engine.account_seq(account));
                 w.end();
                 self.send_body(conn, "FILLS", s);
@@ -2339,18 +2319,7 @@ impl Core {
                 let account = self.rest_account(&auth)?;
                 let orders = self.orders_of(account, None, None);
                 let mut w = protocol::json::ObjectWriter::new(&mut s);
-                w.with("orders", |o| {
-                    o.push('[');
-                    for (i, order) in orders.iter().enumerate() {
-                        if i > 0 {
-                            o.push(',');
-                        }
-                        let mut ow = protocol::json::ObjectWriter::new(o);
-                        msg::order_fields(&mut ow, &catalog, order);
-                        ow.end();
-                    }
-                    o.push(']');
-                });
+                w.with("orders", |o| msg::orders_array(o, &catalog, &orders));
                 w.u64("account_seq", self.engine.account_seq(account));
                 w.end();
             }
@@ -2400,16 +2369,7 @@ impl Core {
                 let account = self.rest_account(&auth)?;
                 let fills = self.engine.fills(account);
                 let mut w = protocol::json::ObjectWriter::new(&mut s);
-                w.with("fills", |o| {
-                    o.push('[');
-                    for (i, f) in fills.iter().enumerate() {
-                        if i > 0 {
-                            o.push(',');
-                        }
-                        msg::order_fill(o, &catalog, f);
-                    }
-                    o.push(']');
-                });
+                w.with("fills", |o| msg::fills_array(o, &catalog, &fills));
                 w.u64("account_seq", self.engine.account_seq(account));
                 w.end();
             }
