@@ -3,6 +3,7 @@
 
 pub use engine;
 pub use faults;
+pub use market::{self, PriceModel};
 pub use protocol;
-pub use server::config::{Config, ConfigError};
+pub use server::config::{ClockMode, Config, ConfigError};
 pub use server::{ExchangeServer, FaultInjector, ServerError};

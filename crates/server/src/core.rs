@@ -241,6 +241,7 @@ impl Core {
     /// Builds the engine and the configured accounts, funded.
     pub fn new(
         config: Arc<Config>,
+        custom_models: HashMap<String, Box<dyn market::PriceModel>>,
         market_seed: u64,
         rng: ChaCha8Rng,
         runtime: tokio::runtime::Handle,
@@ -329,12 +330,16 @@ impl Core {
                 &funds,
             );
         }
-        core.start_market(market_seed)?;
+        core.start_market(market_seed, custom_models)?;
         Ok(core)
     }
 
     /// Creates the system accounts, builds the market and funds it.
-    fn start_market(&mut self, seed: u64) -> Result<(), CoreError> {
+    fn start_market(
+        &mut self,
+        seed: u64,
+        custom_models: HashMap<String, Box<dyn market::PriceModel>>,
+    ) -> Result<(), CoreError> {
         let market_config = self.config.market_config();
         let names = market_config.system_account_names();
         if names.is_empty() {
@@ -369,8 +374,11 @@ impl Core {
                 initial_price,
             });
         }
+        let custom = std::cell::RefCell::new(custom_models);
         let market = market_config
-            .build("exchange", &symbols, &accounts, seed)
+            .build_with_models("exchange", &symbols, &accounts, seed, &|name: &str| {
+                custom.borrow_mut().remove(name)
+            })
             .map_err(|e| crate::config::ConfigError {
                 path: e.path,
                 reason: e.reason,

@@ -65,6 +65,8 @@ struct Running {
 pub struct ExchangeServer {
     config: Arc<Config>,
     seed: u64,
+    /// Price models supplied in code, by symbol; they replace the configured ones at start.
+    custom_models: std::collections::HashMap<String, Box<dyn market::PriceModel>>,
     injector: FaultInjector,
     running: Option<Running>,
 }
@@ -102,9 +104,16 @@ impl ExchangeServer {
         Ok(ExchangeServer {
             config: Arc::new(config),
             seed,
+            custom_models: std::collections::HashMap::new(),
             injector,
             running: None,
         })
+    }
+
+    /// Drives `symbol`'s price with a model of your own instead of the configured one (before
+    /// [`ExchangeServer::start`]). Its randomness still comes from the run's seeded stream.
+    pub fn set_price_model(&mut self, symbol: &str, model: Box<dyn market::PriceModel>) {
+        self.custom_models.insert(symbol.to_string(), model);
     }
 
     /// The master seed of this run.
@@ -133,6 +142,7 @@ impl ExchangeServer {
         let (inputs_tx, inputs_rx) = mpsc::channel(ENGINE_QUEUE);
         let core = Core::new(
             config.clone(),
+            std::mem::take(&mut self.custom_models),
             derive_seed(self.seed, "market"),
             ChaCha8Rng::seed_from_u64(derive_seed(self.seed, "sessions")),
             tokio::runtime::Handle::current(),
