@@ -26,7 +26,8 @@ fn example_config_loads() {
 
 #[test]
 fn example_failures_section_is_valid_for_the_fault_layer() {
-    // The server carries `failures` as it is; check it against the fault layer's own reader.
+    // The server validates `failures` with the fault layer's reader at start-up; check the
+    // example's section with that reader directly too, so a failure names the fault layer.
     let loaded = faults::FaultConfig::from_file_json(&example_json());
     assert!(
         loaded.is_ok(),

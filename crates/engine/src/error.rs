@@ -27,7 +27,7 @@ pub enum Reject {
     InvalidPostOnly,
     #[error("insufficient funds")]
     InsufficientFunds,
-    #[error("client_order_id is already used by open order {0}")]
+    #[error("client_order_id is already used by order {0}")]
     DuplicateClientOrderId(OrderId),
     #[error("post-only order would take liquidity")]
     WouldTake,
