@@ -2141,6 +2141,10 @@ impl Core {
             let list = list.clone();
             let body: Arc<str> = candle_body(&self.catalog, &update.candle, update.closed).into();
             for conn in list {
+                // As on every channel: a stream that lost frames restarts with its reset first.
+                if self.take_reset(conn, Channel::Candles, update.candle.symbol) {
+                    continue;
+                }
                 self.send(
                     conn,
                     Frame::market("CANDLE", Channel::Candles, body.clone()),
