@@ -56,6 +56,10 @@ pub struct ServerConfig {
     /// Serves a bare WebSocket echo at `/echo` on the same stack (for conformance suites such as
     /// Autobahn, which expect an echo peer). Off by default.
     pub echo_endpoint: bool,
+    /// Threads of the `exchange-sim` binary's async runtime (connections, REST, timers). `None`:
+    /// one per core less the one the engine thread keeps busy, at least one. A program that
+    /// embeds [`crate::ExchangeServer`] runs it on its own runtime instead.
+    pub worker_threads: Option<usize>,
 }
 
 /// `server.limits.*`: every bound is a number with a default.
@@ -240,6 +244,7 @@ impl Default for ServerConfig {
             limits: LimitsConfig::default(),
             admin_token: None,
             echo_endpoint: false,
+            worker_threads: None,
         }
     }
 }
@@ -297,6 +302,18 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The async runtime's worker threads: `server.worker_threads`, or one per core less the one
+    /// the engine thread keeps busy (at least one). On a small machine a second worker only
+    /// competes with the engine thread for a core and hands tasks back and forth.
+    pub fn runtime_worker_threads(&self) -> usize {
+        self.server.worker_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .saturating_sub(1)
+                .max(1)
+        })
+    }
+
     /// Reads and validates a JSON file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         let path = path.as_ref();
@@ -326,6 +343,12 @@ impl Config {
             return Err(ConfigError::new(
                 "server.heartbeat_interval",
                 "must be a positive number of seconds",
+            ));
+        }
+        if self.server.worker_threads == Some(0) {
+            return Err(ConfigError::new(
+                "server.worker_threads",
+                "must be at least 1 (or null for one per core less the engine's)",
             ));
         }
         if self.exchange.tick_interval.is_nan() || self.exchange.tick_interval < 0.001 {
@@ -627,6 +650,15 @@ mod tests {
     }
 
     #[test]
+    fn worker_threads_default_leaves_a_core_to_the_engine() {
+        let mut config = Config::default();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(config.runtime_worker_threads(), (cores - 1).max(1));
+        config.server.worker_threads = Some(3);
+        assert_eq!(config.runtime_worker_threads(), 3);
+    }
+
+    #[test]
     fn invalid_values_name_their_path() {
         let cases = [
             (r#"{"server": {"port": "x"}}"#, "server.port"),
@@ -653,6 +685,10 @@ mod tests {
             (
                 r#"{"exchange": {"tick_interval": 0}}"#,
                 "exchange.tick_interval",
+            ),
+            (
+                r#"{"server": {"worker_threads": 0}}"#,
+                "server.worker_threads",
             ),
             (
                 r#"{"accounts": {"a": {"api_key": ""}}}"#,

@@ -791,8 +791,17 @@ impl Core {
         if info.conns.is_empty() {
             return;
         }
-        let conns = info.conns.clone();
-        for conn in conns {
+        // By index: the list cannot change while events are routed, and a copy of it per event
+        // would cost an allocation on the engine thread's hottest path.
+        for k in 0..info.conns.len() {
+            let Some(conn) = self
+                .accounts
+                .get(account.0 as usize)
+                .and_then(|i| i.conns.get(k))
+                .copied()
+            else {
+                break;
+            };
             match direct {
                 Some((d, rid)) if d == conn && rid.is_some() => {
                     let body = self.render(|s| write(s, rid));
@@ -1989,19 +1998,21 @@ impl Core {
 
     /// After a command changed a book: the L2 delta and the ORDERBOOK picture.
     fn publish_book(&mut self, symbol: SymbolId, ts: u64) {
+        let l2 = self.has_subscribers(Channel::OrderbookL2, symbol);
+        let picture = self.has_subscribers(Channel::Orderbook, symbol);
         let Some(md) = self.market_data.get_mut(symbol.0 as usize) else {
             return;
         };
+        if !l2 && !picture {
+            // Nobody to tell: the buffer is kept for the next command.
+            md.pending_levels.clear();
+            return;
+        }
         let levels = std::mem::take(&mut md.pending_levels);
         let (Some(first), Some(last)) = (levels.first(), levels.last()) else {
             return;
         };
         let (first_seq, last_seq) = (first.book_seq, last.book_seq);
-        let l2 = self.has_subscribers(Channel::OrderbookL2, symbol);
-        let picture = self.has_subscribers(Channel::Orderbook, symbol);
-        if !l2 && !picture {
-            return;
-        }
         let top = self.engine.depth(
             symbol,
             ORDERBOOK_PICTURE_LEVELS.max(protocol::checksum::CHECKSUM_LEVELS),
