@@ -98,8 +98,11 @@ pub struct ExchangeConfig {
     /// Opening price per symbol (a number or a decimal string). BTC/USD and ETH/USD default to
     /// 50000 and 3000; other symbols need one when the market is on.
     pub initial_prices: BTreeMap<String, DecimalValue>,
-    /// Seconds between market steps and ticker messages (millisecond precision).
+    /// Seconds between TICKER messages (millisecond precision).
     pub tick_interval: f64,
+    /// Seconds between steps of the synthetic market (price model, makers, takers); a whole
+    /// number of steps fits in `tick_interval` (see [`Config::market_steps_per_tick`]).
+    pub market_step_interval: f64,
     /// The balance of every new anonymous account: asset -> amount, or a single number for the
     /// USD balance (other assets then keep their defaults).
     pub default_balance: DefaultBalance,
@@ -268,6 +271,7 @@ impl Default for ExchangeConfig {
             symbols: vec!["BTC/USD".into(), "ETH/USD".into()],
             initial_prices: BTreeMap::new(),
             tick_interval: 1.0,
+            market_step_interval: 0.1,
             default_balance: DefaultBalance::PerAsset(default_balances()),
             symbol_specs: BTreeMap::new(),
             fees: FeesConfig::default(),
@@ -314,6 +318,18 @@ impl Config {
         })
     }
 
+    /// Market steps per ticker interval: `tick_interval / market_step_interval` rounded, at least
+    /// one, so the market steps every `tick_interval / n` seconds and the ticker publishes on
+    /// every n-th step (1.0 and 0.1: ten steps of 100 ms).
+    pub fn market_steps_per_tick(&self) -> u64 {
+        let ratio = self.exchange.tick_interval / self.exchange.market_step_interval;
+        if ratio.is_finite() && ratio >= 1.0 {
+            ratio.round().min(1_000_000.0) as u64
+        } else {
+            1
+        }
+    }
+
     /// Reads and validates a JSON file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         let path = path.as_ref();
@@ -349,6 +365,13 @@ impl Config {
             return Err(ConfigError::new(
                 "server.worker_threads",
                 "must be at least 1 (or null for one per core less the engine's)",
+            ));
+        }
+        let step = self.exchange.market_step_interval;
+        if step.is_nan() || step < 0.001 {
+            return Err(ConfigError::new(
+                "exchange.market_step_interval",
+                "must be at least 0.001 seconds",
             ));
         }
         if self.exchange.tick_interval.is_nan() || self.exchange.tick_interval < 0.001 {
@@ -650,6 +673,20 @@ mod tests {
     }
 
     #[test]
+    fn the_market_steps_a_whole_number_of_times_per_ticker_interval() {
+        let mut config = Config::default();
+        assert_eq!(
+            config.market_steps_per_tick(),
+            10,
+            "1 s ticker, 100 ms steps"
+        );
+        config.exchange.tick_interval = 0.25;
+        assert_eq!(config.market_steps_per_tick(), 3, "rounded");
+        config.exchange.tick_interval = 0.05;
+        assert_eq!(config.market_steps_per_tick(), 1, "never fewer than one");
+    }
+
+    #[test]
     fn worker_threads_default_leaves_a_core_to_the_engine() {
         let mut config = Config::default();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -685,6 +722,10 @@ mod tests {
             (
                 r#"{"exchange": {"tick_interval": 0}}"#,
                 "exchange.tick_interval",
+            ),
+            (
+                r#"{"exchange": {"market_step_interval": 0}}"#,
+                "exchange.market_step_interval",
             ),
             (
                 r#"{"server": {"worker_threads": 0}}"#,

@@ -57,9 +57,9 @@ pub enum Input {
         call: RestCall,
         reply: oneshot::Sender<RestReply>,
     },
-    /// The market clock ticked.
-    Tick,
-    /// Advance the market by this many ticks, then answer (manual clock).
+    /// Time for one market step (and, every few steps, a TICKER).
+    Step,
+    /// Advance the market by this many ticker intervals, then answer (manual clock).
     AdvanceMarket {
         ticks: u64,
         done: oneshot::Sender<()>,
@@ -206,10 +206,14 @@ pub struct Core {
     seqs: Arc<crate::connection::SharedSeqs>,
     /// The synthetic market, if any part of it is enabled.
     market: Option<market::Market>,
-    /// The market's own clock: advanced by exactly one tick interval per tick, so that the same
-    /// seed gives the same market whatever the scheduling jitter.
+    /// The market's own clock: advanced by exactly one step per step, so that the same seed
+    /// gives the same market whatever the scheduling jitter.
     market_clock_ns: u64,
-    tick_ns: u64,
+    /// One market step.
+    step_ns: u64,
+    /// Market steps per ticker interval; the ticker publishes when `steps` reaches a multiple.
+    steps_per_tick: u64,
+    steps: u64,
     market_commands: Vec<Command>,
     candles: market::Candles,
     candle_subs: HashMap<(SymbolId, market::Interval), Vec<ConnId>>,
@@ -296,7 +300,10 @@ impl Core {
             seqs: Arc::new(crate::connection::SharedSeqs::new(0)),
             market: None,
             market_clock_ns: now_ns(),
-            tick_ns: (config.exchange.tick_interval * 1e9).round() as u64,
+            step_ns: (config.exchange.tick_interval * 1e9 / config.market_steps_per_tick() as f64)
+                .round() as u64,
+            steps_per_tick: config.market_steps_per_tick(),
+            steps: 0,
             market_commands: Vec::new(),
             candles: market::Candles::new(config.exchange.candles.history_limit),
             candle_subs: HashMap::new(),
@@ -477,10 +484,10 @@ impl Core {
             Input::Rest { call, reply } => {
                 let _ = reply.send(self.rest(call));
             }
-            Input::Tick => self.tick(),
+            Input::Step => self.step(),
             Input::AdvanceMarket { ticks, done } => {
-                for _ in 0..ticks {
-                    self.tick();
+                for _ in 0..ticks.saturating_mul(self.steps_per_tick) {
+                    self.step();
                 }
                 let _ = done.send(());
             }
@@ -2116,8 +2123,10 @@ impl Core {
         s
     }
 
-    fn tick(&mut self) {
-        self.market_clock_ns += self.tick_ns;
+    /// One market step; every `steps_per_tick`-th also publishes the ticker.
+    fn step(&mut self) {
+        self.market_clock_ns += self.step_ns;
+        self.steps += 1;
         if let Some(market) = &mut self.market {
             let mut commands = std::mem::take(&mut self.market_commands);
             commands.clear();
@@ -2130,6 +2139,9 @@ impl Core {
         }
         let updates = self.candles.on_time(now_ns());
         self.publish_candles(&updates);
+        if self.steps % self.steps_per_tick != 0 {
+            return;
+        }
         let ts = now_ns();
         for i in 0..self.catalog.symbols().len() {
             let symbol = SymbolId(i as u32);

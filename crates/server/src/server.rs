@@ -219,18 +219,20 @@ impl ExchangeServer {
                 tracing::error!(error = %e, "http server failed");
             }
         });
-        let tick = Duration::from_secs_f64(config.exchange.tick_interval);
+        let step = Duration::from_secs_f64(
+            config.exchange.tick_interval / config.market_steps_per_tick() as f64,
+        );
         let tick_inputs = inputs_tx.clone();
         let wall_clock = config.exchange.clock == crate::config::ClockMode::Wall;
         let ticker = tokio::spawn(async move {
             if !wall_clock {
                 return;
             }
-            let mut interval = tokio::time::interval(tick);
+            let mut interval = tokio::time::interval(step);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 interval.tick().await;
-                if tick_inputs.send(Input::Tick).await.is_err() {
+                if tick_inputs.send(Input::Step).await.is_err() {
                     break;
                 }
             }
@@ -252,8 +254,8 @@ impl ExchangeServer {
         Ok(local)
     }
 
-    /// Advances the market and the ticker by `ticks` tick intervals and returns once they are
-    /// done (for `exchange.clock = "manual"`; with the wall clock these ticks come on top).
+    /// Advances the market and the ticker by `ticks` ticker intervals (`tick_interval`: that
+    /// many TICKER messages, and the market steps in them) and returns once they are done (for `exchange.clock = "manual"`; with the wall clock these ticks come on top).
     pub async fn advance_market(&self, ticks: u64) {
         let Some(running) = &self.running else {
             return;
