@@ -913,6 +913,39 @@ async fn invalid_put_is_refused_with_its_path_and_nothing_changes() {
 }
 
 #[tokio::test]
+async fn every_example_scenario_file_can_be_put_as_it_is() {
+    let (mut server, addr) = start(quiet_config()).await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/faults");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("examples/faults")
+        .map(|e| e.expect("an entry").path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read");
+        let whole: Value = serde_json::from_str(&text).expect("JSON");
+        let (status, wrapped) = admin(addr, "PUT", "/admin/faults", Some(whole.clone())).await;
+        assert_eq!(status, 200, "{}: {wrapped}", file.display());
+        let (status, bare) = admin(
+            addr,
+            "PUT",
+            "/admin/faults",
+            Some(whole["failures"].clone()),
+        )
+        .await;
+        assert_eq!(status, 200, "{}: {bare}", file.display());
+        assert_eq!(
+            wrapped,
+            bare,
+            "{}: the file is its failures section",
+            file.display()
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn admin_needs_a_token_beyond_loopback() {
     let mut config = quiet_config();
     config.server.host = "0.0.0.0".into();

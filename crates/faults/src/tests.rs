@@ -884,6 +884,26 @@ fn every_invalid_value_is_rejected_with_its_path() {
             "failures.modes.drop_messages.start_s",
         ),
         (
+            json!({"modes": {"phantom_fills": {"message_types": ["ORDER_FILL"]}}}),
+            "failures.modes.phantom_fills.message_types",
+        ),
+        (
+            json!({"modes": {"disconnect": {"channels": ["TRADES"]}}}),
+            "failures.modes.disconnect.channels",
+        ),
+        (
+            json!({"modes": {"disconnect": {"direction": "inbound"}}}),
+            "failures.modes.disconnect.direction",
+        ),
+        (
+            json!({"modes": {"slow_consumer": {"message_types": ["PING"]}}}),
+            "failures.modes.slow_consumer.message_types",
+        ),
+        (
+            json!({"modes": {"silent_connection": {"channels": ["TICKER"]}}}),
+            "failures.modes.silent_connection.channels",
+        ),
+        (
             json!({"modes": {"drop_messages": 0.1}}),
             "failures.modes.drop_messages",
         ),

@@ -172,7 +172,13 @@ async fn put_faults(State(state): State<AdminState>, body: Bytes) -> Response {
         Ok(v) => v,
         Err(response) => return *response,
     };
-    match state.injector.replace_json(&value) {
+    // A whole config file's `{"failures": {...}}` (the files in examples/faults) is taken as
+    // its `failures` section, so a scenario file can be PUT as it is.
+    let section = match value.as_object() {
+        Some(map) if map.len() == 1 && map.contains_key("failures") => &map["failures"],
+        _ => &value,
+    };
+    match state.injector.replace_json(section) {
         Ok(()) => {
             state.changed();
             ok(&state.config_json())

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::trigger::Trigger;
-use super::ModeParams;
+use super::{ModeParams, Scope};
 use crate::mode::Mode;
 use crate::reader::ObjectReader;
 use crate::FaultConfigError;
@@ -22,6 +22,7 @@ pub struct DisconnectParams {
 
 impl ModeParams for DisconnectParams {
     const MODE: Mode = Mode::Disconnect;
+    const SCOPE: Scope = Scope::Connection;
 
     fn read(reader: &mut ObjectReader<'_>) -> Result<Self, FaultConfigError> {
         let trigger = Trigger::read(reader, 60.0)?;

@@ -39,12 +39,28 @@ pub trait ModeParams: Sized + Clone + PartialEq + Debug {
     const DEFAULT_DIRECTION: DirectionFilter = DirectionFilter::Both;
     /// The message types the mode touches when `message_types` is absent (empty: all).
     const DEFAULT_TYPES: &'static [&'static str] = &[];
+    /// What the mode's firings act on. [`Scope::Message`] modes act on frames and take every
+    /// filter; the others fire on a connection at trigger times, so no message or channel is
+    /// there to match: `message_types` and `channels` are refused rather than silently matching
+    /// nothing, and so is a `direction` the mode would ignore.
+    const SCOPE: Scope = Scope::Message;
 
     /// Reads the mode's own keys (the filter keys are read by [`ModeConfig`]).
     fn read(reader: &mut ObjectReader<'_>) -> Result<Self, FaultConfigError>;
 
     /// Writes the mode's own keys.
     fn write(&self, map: &mut Map<String, Value>);
+}
+
+/// What a mode's firings act on (see [`ModeParams::SCOPE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Frames: every filter applies.
+    Message,
+    /// A whole connection, in the directions `direction` names (`silent_connection`).
+    ConnectionDirections,
+    /// A whole connection; `direction` does not apply.
+    Connection,
 }
 
 /// One mode's configuration: on or off, its filter and its parameters (one flat JSON object).
@@ -64,6 +80,22 @@ impl<P: ModeParams> ModeConfig<P> {
         let mut reader = ObjectReader::new(path, value)?;
         let enabled = reader.bool_or("enabled", true)?;
         let filter = Filter::read(&mut reader, P::DEFAULT_DIRECTION)?;
+        if P::SCOPE != Scope::Message {
+            let what = format!(
+                "{} acts on whole connections at its trigger times: filter it with accounts, \
+                 start_s and end_s",
+                P::MODE.name()
+            );
+            if filter.message_types.is_some() {
+                return Err(reader.error("message_types", what));
+            }
+            if filter.channels.is_some() {
+                return Err(reader.error("channels", what));
+            }
+            if P::SCOPE == Scope::Connection && filter.direction != DirectionFilter::Both {
+                return Err(reader.error("direction", format!("{what} (direction does not apply)")));
+            }
+        }
         let params = P::read(&mut reader)?;
         reader.finish()?;
         Ok(Self {

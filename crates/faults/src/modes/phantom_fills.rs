@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::trigger::Trigger;
-use super::ModeParams;
+use super::{ModeParams, Scope};
 use crate::mode::Mode;
 use crate::reader::ObjectReader;
 use crate::FaultConfigError;
@@ -19,6 +19,7 @@ pub struct PhantomFillsParams {
 
 impl ModeParams for PhantomFillsParams {
     const MODE: Mode = Mode::PhantomFills;
+    const SCOPE: Scope = Scope::Connection;
 
     fn read(reader: &mut ObjectReader<'_>) -> Result<Self, FaultConfigError> {
         Ok(Self {

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::trigger::Trigger;
-use super::ModeParams;
+use super::{ModeParams, Scope};
 use crate::mode::Mode;
 use crate::reader::ObjectReader;
 use crate::FaultConfigError;
@@ -20,6 +20,7 @@ pub struct SilentParams {
 
 impl ModeParams for SilentParams {
     const MODE: Mode = Mode::SilentConnection;
+    const SCOPE: Scope = Scope::ConnectionDirections;
 
     fn read(reader: &mut ObjectReader<'_>) -> Result<Self, FaultConfigError> {
         Ok(Self {

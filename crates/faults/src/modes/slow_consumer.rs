@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::trigger::Trigger;
-use super::ModeParams;
+use super::{ModeParams, Scope};
 use crate::mode::Mode;
 use crate::reader::ObjectReader;
 use crate::FaultConfigError;
@@ -20,6 +20,7 @@ pub struct SlowConsumerParams {
 
 impl ModeParams for SlowConsumerParams {
     const MODE: Mode = Mode::SlowConsumer;
+    const SCOPE: Scope = Scope::Connection;
 
     fn read(reader: &mut ObjectReader<'_>) -> Result<Self, FaultConfigError> {
         Ok(Self {
