@@ -340,6 +340,14 @@ impl Config {
 
     /// Parses and validates JSON text.
     pub fn from_json_str(text: &str) -> Result<Config, ConfigError> {
+        // serde would also read a struct from an array of its fields in order: refuse that.
+        let body = text.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '\u{feff}');
+        if !body.starts_with('{') {
+            return Err(ConfigError::new(
+                "(top)",
+                "the configuration must be a JSON object",
+            ));
+        }
         let de = &mut serde_json::Deserializer::from_str(text);
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
@@ -723,6 +731,8 @@ mod tests {
                 r#"{"exchange": {"tick_interval": 0}}"#,
                 "exchange.tick_interval",
             ),
+            (r#"[]"#, "(top)"),
+            (r#" [{"port": 1}]"#, "(top)"),
             (
                 r#"{"exchange": {"market_step_interval": 0}}"#,
                 "exchange.market_step_interval",

@@ -231,6 +231,8 @@ impl Link {
                 incoming = self.socket.recv(), if reading => self.on_incoming_burst(incoming).await,
                 out = rx.recv() => match out {
                     Some(out) => self.on_outbound(out, &mut rx).await,
+                    // The engine stopped: during a shutdown that still deserves a proper close.
+                    None if *self.ctx.shutdown.borrow() => Step::Close(1001, "server shutting down"),
                     None => Step::End("server closed the connection"),
                 },
                 order = control.recv() => match order {

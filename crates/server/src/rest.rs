@@ -38,6 +38,32 @@ type Inputs = State<Arc<mpsc::Sender<Input>>>;
 type Params = Query<HashMap<String, String>>;
 
 /// A JSON response with the given status.
+/// Any path the server does not serve: a JSON error like every other refusal.
+pub async fn unknown_endpoint(uri: axum::http::Uri) -> Response {
+    http_error(
+        404,
+        "UNKNOWN_ENDPOINT",
+        &format!("no endpoint at {}", uri.path()),
+    )
+}
+
+/// A served path asked with the wrong method (REST is GET only; the admin API says which).
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let message = format!("{method} is not allowed on {}", uri.path());
+    http_error(405, "METHOD_NOT_ALLOWED", &message)
+}
+
+fn http_error(status: u16, code: &str, message: &str) -> Response {
+    let mut body = String::new();
+    protocol::json::ObjectWriter::new(&mut body)
+        .str("type", "ERROR")
+        .str("code", code)
+        .str("message", message)
+        .raw("details", "{}")
+        .end();
+    json_response((status, body))
+}
+
 pub fn json_response((status, body): RestReply) -> Response {
     (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

@@ -52,6 +52,9 @@ const MAX_WRITE_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 /// How many engine requests may wait before senders wait (back-pressure on connections).
 const ENGINE_QUEUE: usize = 65_536;
 
+/// How long [`ExchangeServer::shutdown`] waits for connections to send their close frames.
+const SHUTDOWN_CLOSE_WAIT: Duration = Duration::from_secs(3);
+
 struct Running {
     addr: SocketAddr,
     inputs: mpsc::Sender<Input>,
@@ -59,6 +62,7 @@ struct Running {
     http: tokio::task::JoinHandle<()>,
     engine_thread: Option<std::thread::JoinHandle<()>>,
     ticker: tokio::task::JoinHandle<()>,
+    registry: Arc<Registry>,
 }
 
 /// The exchange simulator's server.
@@ -187,7 +191,7 @@ impl ExchangeServer {
         });
         let admin = AdminState {
             injector: self.injector.clone(),
-            registry,
+            registry: registry.clone(),
             faults_changed,
             host: config.server.host.clone(),
             admin_token: config.server.admin_token.clone(),
@@ -206,7 +210,9 @@ impl ExchangeServer {
         let app = app
             .with_state(state)
             .nest("/api/v1", crate::rest::routes(inputs_tx.clone()))
-            .merge(crate::admin::routes(admin));
+            .merge(crate::admin::routes(admin))
+            .fallback(crate::rest::unknown_endpoint)
+            .method_not_allowed_fallback(crate::rest::method_not_allowed);
         let mut stop = shutdown_rx.clone();
         let listener = ResetListener::new(listener);
         let http = tokio::spawn(async move {
@@ -250,6 +256,7 @@ impl ExchangeServer {
             http,
             engine_thread: Some(engine_thread),
             ticker,
+            registry,
         });
         Ok(local)
     }
@@ -284,6 +291,12 @@ impl ExchangeServer {
         let _ = running.shutdown.send(true);
         running.ticker.abort();
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut running.http).await;
+        // The WebSocket connections outlive the HTTP server: let them send their close frames
+        // (1001) before the engine stops, for at most a few seconds (a peer may not read).
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_CLOSE_WAIT;
+        while !running.registry.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let _ = running.inputs.send(Input::Shutdown).await;
         if let Some(thread) = running.engine_thread.take() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;

@@ -1,0 +1,118 @@
+//! The `exchange-sim` binary itself: start-up errors, what goes to stdout, and SIGTERM.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+
+use common::*;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdout, Command};
+
+fn exchange_sim() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_exchange-sim"));
+    command.kill_on_drop(true);
+    command
+}
+
+/// Runs `exchange-sim serve --config <file with text>` and returns its exit code and stderr.
+async fn start_with_config(name: &str, text: &str) -> (Option<i32>, String) {
+    let path =
+        std::env::temp_dir().join(format!("exchange-sim-{}-{name}.json", std::process::id()));
+    std::fs::write(&path, text).expect("write the config");
+    let output = exchange_sim()
+        .args(["serve", "--port", "0", "--config"])
+        .arg(&path)
+        .output()
+        .await
+        .expect("run exchange-sim");
+    let _ = std::fs::remove_file(&path);
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_bad_configuration_stops_start_up_with_its_key_path_and_exit_code_2() {
+    let cases = [
+        ("array", "[]", "(top)"),
+        ("fields-in-order", r#"[{"host": "127.0.0.1"}]"#, "(top)"),
+        ("unknown-key", r#"{"server": {"prot": 1}}"#, "server.prot"),
+        (
+            "bad-value",
+            r#"{"exchange": {"market_step_interval": 0}}"#,
+            "exchange.market_step_interval",
+        ),
+        (
+            "bad-fault",
+            r#"{"failures": {"modes": {"drop_messages": {"probability": 2}}}}"#,
+            "failures.modes.drop_messages.probability",
+        ),
+    ];
+    for (name, text, path) in cases {
+        let (code, stderr) = start_with_config(name, text).await;
+        assert_eq!(code, Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(path), "{name}: {stderr:?} names {path}");
+    }
+}
+
+/// Starts the binary on a free port; stdout is returned for the caller to read on.
+async fn start_binary() -> (Child, SocketAddr, BufReader<ChildStdout>) {
+    let mut child = exchange_sim()
+        .args(["--port", "0", "--seed", "7"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn exchange-sim");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut printed = Vec::new();
+    loop {
+        let mut line = String::new();
+        let n = stdout.read_line(&mut line).await.expect("read stdout");
+        assert!(n > 0, "exchange-sim ended before listening: {printed:?}");
+        if let Some(rest) = line.trim().strip_prefix("exchange-sim: listening on ws://") {
+            let addr = rest.trim_end_matches("/ws").parse().expect("an address");
+            return (child, addr, stdout);
+        }
+        printed.push(line);
+        // Only the seed line comes first: logs go to stderr.
+        assert_eq!(printed.len(), 1, "stdout: {printed:?}");
+        assert!(
+            printed[0].starts_with("exchange-sim: seed 7"),
+            "{printed:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sigterm_closes_every_connection_with_1001_and_exits_0() {
+    // The close races the engine's own shutdown; a few rounds make a lost close frame show.
+    for _ in 0..3 {
+        let (mut child, addr, mut stdout) = start_binary().await;
+        let mut subscriber = Client::connect(addr).await;
+        let answer = subscriber
+            .request(json!({"type": "SUBSCRIBE", "channel": "TICKER", "symbol": "BTC/USD"}))
+            .await;
+        assert_eq!(answer["type"], "SUBSCRIBED", "{answer}");
+        let mut trader = Client::connect(addr).await;
+        assert_eq!(
+            trader.request(json!({"type": "PING"})).await["type"],
+            "PONG"
+        );
+        let pid = child.id().expect("a running child").to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(killed.success());
+        assert_eq!(subscriber.close_code().await, Some(1001));
+        assert_eq!(trader.close_code().await, Some(1001));
+        let status = child.wait().await.expect("wait for exchange-sim");
+        assert_eq!(status.code(), Some(0));
+        let mut rest = String::new();
+        while stdout.read_line(&mut rest).await.expect("read stdout") > 0 {}
+        assert_eq!(rest, "", "nothing but the two start-up lines on stdout");
+    }
+}
