@@ -65,6 +65,19 @@ fn example_config_shows_every_key() {
             }
         }
     }
+    // failures: every mode of the fault layer (one-shots are armed at run time, not configured),
+    // and the section's own keys.
+    for key in ["enabled", "seed", "modes", "scenario"] {
+        if example["failures"].get(key).is_none() {
+            missing.push(format!("failures.{key}"));
+        }
+    }
+    for mode in faults::Mode::ALL {
+        if mode != faults::Mode::OneShot && example["failures"]["modes"].get(mode.name()).is_none()
+        {
+            missing.push(format!("failures.modes.{}", mode.name()));
+        }
+    }
     assert!(
         missing.is_empty(),
         "examples/config.json lacks these keys of Config::default(): {missing:?}"
