@@ -713,3 +713,124 @@ async fn shutdown_closes_connections_with_1001() {
     server.shutdown().await;
     assert_eq!(closing.await.unwrap(), Some(1001));
 }
+
+#[tokio::test]
+async fn order_rules_over_the_wire_post_only_fok_ids_logins_and_fills_since() {
+    let (mut server, addr) = start(quiet_config()).await;
+    // The WebSocket on `/` is the same as on `/ws`.
+    let mut alice = Client::connect_to(addr, "/").await;
+    let logged = alice
+        .request(json!({"type": "LOGIN", "account": "alice", "api_key": "alice-key"}))
+        .await;
+    assert_eq!(logged["type"], "LOGGED_IN", "{logged}");
+    let mut bob = Client::login(addr, "bob").await;
+    let ask = bob.request(limit("SELL", "50000", "1")).await;
+    assert_eq!(ask["status"], "OPEN", "{ask}");
+
+    // Post-only that would take: refused, nothing placed.
+    let mut post_only = limit("BUY", "50000", "0.1");
+    post_only["post_only"] = json!(true);
+    let refused = alice.request(post_only).await;
+    assert_eq!(refused["type"], "ORDER_REJECT", "{refused}");
+    assert_eq!(refused["code"], "WOULD_TAKE");
+
+    // FOK for more than the book holds: expires whole, nothing traded.
+    let mut fok = limit("BUY", "50000", "2");
+    fok["time_in_force"] = json!("FOK");
+    let ack = alice.request(fok).await;
+    assert_eq!(ack["type"], "ORDER_ACK", "{ack}");
+    let closed = alice.recv_until("ORDER_CANCEL", &mut Vec::new()).await;
+    assert_eq!(closed["status"], "EXPIRED", "{closed}");
+    assert_eq!(closed["reason"], "FOK_UNFILLED");
+    assert_eq!(closed["filled_quantity"], "0.00000");
+
+    // A client_order_id longer than 36 characters is a field error.
+    let mut long_id = limit("BUY", "49000", "0.1");
+    long_id["client_order_id"] = json!("x".repeat(37));
+    let error = alice.request(long_id).await;
+    assert_eq!(error["type"], "ERROR", "{error}");
+    assert_eq!(error["code"], "INVALID_FIELD");
+    assert_eq!(error["details"]["field"], "client_order_id");
+
+    // Logged in to alice, LOGIN as bob is refused; alice again is accepted.
+    let other = alice
+        .request(json!({"type": "LOGIN", "account": "bob", "api_key": "bob-key"}))
+        .await;
+    assert_eq!(other["code"], "ALREADY_LOGGED_IN", "{other}");
+    let again = alice
+        .request(json!({"type": "LOGIN", "account": "alice", "api_key": "alice-key"}))
+        .await;
+    assert_eq!(again["type"], "LOGGED_IN", "{again}");
+
+    // Two fills, then GET_FILLS since the first gives only the second.
+    for _ in 0..2 {
+        let taken = alice.request(limit("BUY", "50000", "0.3")).await;
+        assert_eq!(taken["type"], "ORDER_ACK", "{taken}");
+        alice.recv_until("ORDER_FILL", &mut Vec::new()).await;
+    }
+    let all = alice.request(json!({"type": "GET_FILLS"})).await;
+    let fills = all["fills"].as_array().expect("fills");
+    assert_eq!(fills.len(), 2, "{all}");
+    let first = fills[0]["fill_id"].clone();
+    let since = alice
+        .request(json!({"type": "GET_FILLS", "since": first}))
+        .await;
+    let later = since["fills"].as_array().expect("fills");
+    assert_eq!(later.len(), 1, "{since}");
+    assert_eq!(later[0]["fill_id"], fills[1]["fill_id"]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_answers_pings_is_closed_after_two_intervals() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut config = quiet_config();
+    config.server.heartbeat_interval = 0.2;
+    let (mut server, addr) = start(config).await;
+    // A bare WebSocket handshake, then only reading: no pong ever goes back.
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let handshake = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(handshake.as_bytes())
+        .await
+        .expect("handshake");
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        let n = tcp.read(&mut buf).await.expect("read");
+        assert!(n > 0, "closed during the handshake");
+        received.extend_from_slice(&buf[..n]);
+        if let Some(at) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    assert!(received.starts_with(b"HTTP/1.1 101"), "upgraded");
+    let mut frames = received.split_off(head_end);
+    let mut pings = 0;
+    loop {
+        // Server frames are unmasked; pings and the close carry short payloads.
+        while frames.len() >= 2 && frames.len() >= 2 + usize::from(frames[1] & 0x7f) {
+            let opcode = frames[0] & 0x0f;
+            let len = usize::from(frames[1] & 0x7f);
+            assert!(len < 126, "only short control frames are expected");
+            let payload: Vec<u8> = frames.drain(..2 + len).skip(2).collect();
+            match opcode {
+                0x9 => pings += 1,
+                0x8 => {
+                    let code = u16::from_be_bytes([payload[0], payload[1]]);
+                    assert_eq!(code, 1001);
+                    assert_eq!(&payload[2..], b"heartbeat timeout");
+                    assert!(pings >= 1, "pinged before being closed");
+                    server.shutdown().await;
+                    return;
+                }
+                other => panic!("unexpected opcode {other}"),
+            }
+        }
+        let n = tcp.read(&mut buf).await.expect("read");
+        assert!(n > 0, "the connection ended without a close frame");
+        frames.extend_from_slice(&buf[..n]);
+    }
+}

@@ -50,7 +50,12 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        Client::connect_to(addr, "/ws").await
+    }
+
+    /// A client of the WebSocket at `path` (`/ws` or `/`).
+    pub async fn connect_to(addr: SocketAddr, path: &str) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{path}"))
             .await
             .expect("connect");
         Client {

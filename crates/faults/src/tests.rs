@@ -613,6 +613,46 @@ fn stale_orderbook_withholds_then_delivers_or_skips() {
     assert_eq!(faults.pop_due_event(10_000), None);
 }
 
+#[test]
+fn fill_cancel_and_book_faults_fire_at_their_probability() {
+    let injector = injector(
+        json!({"modes": {
+            "duplicate_fills": {"probability": 0.2, "min_ms": 1, "max_ms": 1},
+            "late_cancel_ack": {"probability": 0.2, "min_ms": 1, "max_ms": 1},
+            "stale_orderbook": {"probability": 0.2, "duration_ms": 1}
+        }}),
+        4,
+    );
+    let mut faults = injector.connection::<String>(1, "alice", None, 0);
+    let book = EventMeta {
+        message_type: "ORDERBOOK_UPDATE",
+        channel: Some("ORDERBOOK_L2"),
+    };
+    let (mut repeated, mut late, mut stale) = (0u64, 0u64, 0u64);
+    const EVENTS: u64 = 10_000;
+    for i in 0..EVENTS {
+        // Each event far from the last, so every window and delay has ended.
+        let now_ms = i * 10;
+        faults.on_event("fill".into(), event("ORDER_FILL"), now_ms);
+        if faults.on_event("cancel".into(), event("ORDER_CANCEL"), now_ms)
+            != EventVerdict::Deliver("cancel".into())
+        {
+            late += 1;
+        }
+        if faults.on_event("delta".into(), book, now_ms) == EventVerdict::Withheld {
+            stale += 1;
+        }
+        while let Some(held) = faults.pop_due_event(now_ms + 5) {
+            if held.payload == "fill" && held.repeat {
+                repeated += 1;
+            }
+        }
+    }
+    assert_rate(repeated, EVENTS, 0.2, 1.0);
+    assert_rate(late, EVENTS, 0.2, 1.0);
+    assert_rate(stale, EVENTS, 0.2, 1.0);
+}
+
 fn injector_skip() -> FaultInjector {
     injector(
         json!({"modes": {"stale_orderbook": {"probability": 1.0, "duration_ms": 1000, "resume": "skip"}}}),
