@@ -707,6 +707,39 @@ async fn unknown_outcome_hides_the_ack_of_an_executed_order() {
 }
 
 #[tokio::test]
+async fn an_announced_sequence_gap_restarts_the_stream_with_a_snapshot() {
+    let (mut server, addr) = start(config_with(json!({"modes": {
+        "sequence_gap": {"probability": 1.0, "gap_size": 1, "announce": true,
+                         "message_types": ["ORDERBOOK_UPDATE"], "channels": ["ORDERBOOK_L2"]}
+    }})))
+    .await;
+    let mut watcher = Raw::connect(addr).await;
+    let id = watcher
+        .send(json!({"type": "SUBSCRIBE", "channel": "ORDERBOOK_L2", "symbol": "BTC/USD"}))
+        .await;
+    let (sub, _) = watcher.answer(id).await;
+    assert_eq!(sub["type"], "SUBSCRIBED");
+    let first = watcher.recv().await;
+    assert_eq!(first["type"], "ORDERBOOK_SNAPSHOT", "{first}");
+    let mut alice = Raw::login(addr, "alice").await;
+    let ack = alice.request(limit("BUY", "40000", "0.01")).await;
+    assert_eq!(ack["type"], "ORDER_ACK");
+    // The update is skipped, and the gap is announced instead.
+    let reset = watcher.recv().await;
+    assert_eq!(reset["type"], "STREAM_RESET", "{reset}");
+    assert_eq!(reset["channel"], "ORDERBOOK_L2");
+    assert_eq!(reset["symbol"], "BTC/USD");
+    let snapshot = watcher.recv().await;
+    assert_eq!(snapshot["type"], "ORDERBOOK_SNAPSHOT", "{snapshot}");
+    assert!(
+        snapshot["sequence"].as_u64() > first["sequence"].as_u64(),
+        "a newer book: {snapshot}"
+    );
+    assert_eq!(snapshot["bids"][0]["price"], "40000.00", "{snapshot}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn sequence_gap_shows_on_orderbook_l2() {
     let (mut server, addr) = start(config_with(json!({"modes": {
         "sequence_gap": {"probability": 0.3, "gap_size": 1, "channels": ["ORDERBOOK_L2"]}

@@ -37,6 +37,9 @@ pub enum EventVerdict<P> {
     Withheld,
     /// Never sent.
     Suppressed,
+    /// Never sent, and it ends an announced `sequence_gap`: restart the event's stream with
+    /// STREAM_RESET and a fresh snapshot.
+    GapEnded,
     /// An ORDER_ACK to replace with `ERROR` code UNKNOWN_OUTCOME (same `request_id`).
     UnknownOutcome(P),
 }
@@ -95,6 +98,8 @@ pub(crate) struct ExchangeStage<P> {
     stale_until_ms: u64,
     /// How many book updates the current gap still skips.
     gap_remaining: u64,
+    /// Whether the current gap ends with an announcement.
+    gap_announced: bool,
 }
 
 /// Counts one more message of `message_type` and returns its ordinal (1, 2, ...).
@@ -121,6 +126,7 @@ impl<P: Clone> ExchangeStage<P> {
             request_ordinals: BTreeMap::new(),
             stale_until_ms: 0,
             gap_remaining: 0,
+            gap_announced: false,
         }
     }
 
@@ -252,18 +258,22 @@ impl<P: Clone> ExchangeStage<P> {
             let snapshot = meta.message_type == "ORDERBOOK_SNAPSHOT";
             if !snapshot && self.gap_remaining > 0 {
                 self.gap_remaining -= 1;
-                return EventVerdict::Suppressed;
+                return self.skipped();
             }
             if sequence_gap::decide(&mode.params, stream, ordinal) {
                 record(
                     Mode::SequenceGap,
-                    Some(format!("gap_size={}", mode.params.gap_size)),
+                    Some(format!(
+                        "gap_size={} announce={}",
+                        mode.params.gap_size, mode.params.announce
+                    )),
                 );
+                self.gap_announced = mode.params.announce;
                 if snapshot {
                     self.gap_remaining = mode.params.gap_size;
                 } else {
                     self.gap_remaining = mode.params.gap_size.saturating_sub(1);
-                    return EventVerdict::Suppressed;
+                    return self.skipped();
                 }
             }
         }
@@ -279,6 +289,15 @@ impl<P: Clone> ExchangeStage<P> {
             }
         }
         EventVerdict::Deliver(payload)
+    }
+
+    /// The verdict on a book update a gap skips: the last of an announced gap says so.
+    fn skipped(&self) -> EventVerdict<P> {
+        if self.gap_remaining == 0 && self.gap_announced {
+            EventVerdict::GapEnded
+        } else {
+            EventVerdict::Suppressed
+        }
     }
 
     /// The next withheld event due at `now_ms`.

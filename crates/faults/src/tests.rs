@@ -694,6 +694,28 @@ fn sequence_gap_after_a_snapshot_skips_the_next_deltas() {
     assert_rate(skipped as u64, 20_000, 0.05, 1.0);
 }
 
+#[test]
+fn an_announced_gap_says_so_on_its_last_skipped_update() {
+    let injector = injector(
+        json!({"modes": {"sequence_gap": {"probability": 1.0, "gap_size": 2, "announce": true}}}),
+        4,
+    );
+    let mut faults = injector.connection::<String>(1, "alice", None, 0);
+    let verdicts: Vec<_> = ["d1", "d2", "d3", "d4"]
+        .into_iter()
+        .map(|d| faults.on_event(d.into(), event("ORDERBOOK_UPDATE"), 0))
+        .collect();
+    assert_eq!(
+        verdicts,
+        vec![
+            EventVerdict::Suppressed,
+            EventVerdict::GapEnded,
+            EventVerdict::Suppressed,
+            EventVerdict::GapEnded
+        ]
+    );
+}
+
 fn injector_gap_rate() -> FaultInjector {
     injector(json!({"modes": {"sequence_gap": {"probability": 0.05}}}), 4)
 }

@@ -712,6 +712,23 @@ impl Link {
                 self.push_stamped(&error, "ERROR", None, now_ms)
             }
             EventVerdict::Withheld | EventVerdict::Suppressed => Step::Continue,
+            EventVerdict::GapEnded => match frame.meta.channel {
+                // The engine thread restarts the stream: only it knows the book.
+                Some(channel) => match self
+                    .ctx
+                    .inputs
+                    .send(Input::StreamReset {
+                        conn: self.conn,
+                        channel,
+                        body: frame.body.clone(),
+                    })
+                    .await
+                {
+                    Ok(()) => Step::Continue,
+                    Err(_) => Step::Close(1011, "exchange stopped"),
+                },
+                None => Step::Continue,
+            },
         };
         if let Step::Continue = step {
             if flush {

@@ -64,6 +64,13 @@ pub enum Input {
         ticks: u64,
         done: oneshot::Sender<()>,
     },
+    /// The fault layer skipped updates of a stream on purpose and announces it (`sequence_gap`
+    /// with `announce`): STREAM_RESET and a fresh snapshot for the stream of the frame `body`.
+    StreamReset {
+        conn: ConnId,
+        channel: Channel,
+        body: Arc<str>,
+    },
     /// An account's dead man's switch may be due.
     DeadMansSwitch { account: AccountId, generation: u64 },
     /// The fault layer's `phantom_fills`: send this connection a fabricated ORDER_FILL for one
@@ -496,6 +503,11 @@ impl Core {
                 generation,
             } => self.dead_mans_switch(account, generation),
             Input::PhantomFill { conn } => self.phantom_fill(conn),
+            Input::StreamReset {
+                conn,
+                channel,
+                body,
+            } => self.announce_stream_reset(conn, channel, &body),
             Input::ConnectionAge { conn, close } => self.connection_age(conn, close),
             Input::Housekeeping => self.housekeeping(),
             Input::Shutdown => return false,
@@ -895,6 +907,30 @@ impl Core {
         self.send(conn, Frame::market("STREAM_RESET", channel, s.into()));
         self.send_stream_start(conn, channel, symbol, None);
         true
+    }
+
+    /// Restarts a stream the fault layer cut on purpose: STREAM_RESET, then the stream's
+    /// snapshot, if the connection is still subscribed to it.
+    fn announce_stream_reset(&mut self, conn: ConnId, channel: Channel, body: &str) {
+        let Some(symbol) = symbol_of_body(&self.catalog, body) else {
+            return;
+        };
+        let subscribed = self
+            .subs
+            .get(&(channel, Some(symbol)))
+            .is_some_and(|list| list.contains(&conn));
+        if !subscribed {
+            return;
+        }
+        let mut s = String::new();
+        msg::stream_reset(
+            &mut s,
+            channel,
+            Some(self.catalog.symbol_name(symbol)),
+            "sequence_gap fault: updates of this stream were skipped",
+        );
+        self.send(conn, Frame::market("STREAM_RESET", channel, s.into()));
+        self.send_stream_start(conn, channel, symbol, None);
     }
 
     /// Resets every stream of the connection that is waiting for one, if its queue has room.
@@ -2455,7 +2491,12 @@ fn truncate_depth(mut depth: Depth, levels: usize) -> Depth {
 
 /// The symbol a market-data frame is about, read back from its body (only on the slow path).
 fn symbol_of_frame(catalog: &Catalog, frame: &Frame) -> Option<SymbolId> {
-    let v: serde_json::Value = serde_json::from_str(&frame.body).ok()?;
+    symbol_of_body(catalog, &frame.body)
+}
+
+/// The symbol a message body names.
+fn symbol_of_body(catalog: &Catalog, body: &str) -> Option<SymbolId> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
     catalog.symbol_id(v.get("symbol")?.as_str()?)
 }
 

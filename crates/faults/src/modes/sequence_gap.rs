@@ -1,7 +1,9 @@
 //! `sequence_gap`: book updates are skipped, leaving a gap in the book sequence. Triggered on an
 //! ORDERBOOK_UPDATE, that update and the next `gap_size - 1` are skipped; triggered on an
 //! ORDERBOOK_SNAPSHOT, the snapshot is sent and the next `gap_size` updates are skipped, so the
-//! snapshot is older than the deltas that follow it.
+//! snapshot is older than the deltas that follow it. Silent by default; with `announce` the
+//! last skipped update says so, and the server restarts the stream with STREAM_RESET and a fresh
+//! snapshot, as it does for a slow consumer.
 
 use serde_json::{Map, Value};
 
@@ -18,6 +20,8 @@ pub struct SequenceGapParams {
     pub probability: f64,
     /// `gap_size` (default 1, 1..=1000): how many updates each gap skips.
     pub gap_size: u64,
+    /// `announce` (default false): end each gap with STREAM_RESET and a fresh snapshot.
+    pub announce: bool,
 }
 
 impl ModeParams for SequenceGapParams {
@@ -28,12 +32,14 @@ impl ModeParams for SequenceGapParams {
         Ok(Self {
             probability: reader.probability_or("probability", 0.01)?,
             gap_size: reader.integer_in("gap_size", 1, 1000)?.unwrap_or(1),
+            announce: reader.bool_or("announce", false)?,
         })
     }
 
     fn write(&self, map: &mut Map<String, Value>) {
         map.insert("probability".into(), Value::from(self.probability));
         map.insert("gap_size".into(), Value::from(self.gap_size));
+        map.insert("announce".into(), Value::from(self.announce));
     }
 }
 
