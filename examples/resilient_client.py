@@ -17,11 +17,16 @@ knows comes from the event streams, so it must notice what the network did to th
   holds that far back (RESUME_GAP), the view is rebuilt from GET_ORDERS, GET_BALANCE, GET_FILLS.
 - The book: snapshot plus deltas whose `prev_sequence` must be the last applied `sequence`, and
   whose `checksum` must match; otherwise (or on STREAM_RESET) it subscribes again for a fresh one.
-- Orders: a PLACE_ORDER whose answer was lost (timeout, disconnect, UNKNOWN_OUTCOME) is never sent
-  again blindly: the client reconnects and resumes (which shows every order the exchange took,
-  since events of the old connection come before the new one's RESUME), and only places again if
-  the order is still unknown. EXCHANGE_BUSY, EXCHANGE_UNAVAILABLE and RATE_LIMITED mean the order
-  never reached the engine, so it is retried after a back-off.
+- Trades: `trade_id` on the TRADES channel is gap-free per symbol; a jump is counted as lost trades
+  (GET /api/v1/trades has them if they matter), a repeat as a duplicate.
+- Orders: a PLACE_ORDER whose answer was lost (timeout, disconnect) is never sent again blindly:
+  the client reconnects and resumes (which shows every order the exchange took, since events of
+  the old connection come before the new one's RESUME), and only places again if the order is
+  still unknown. After UNKNOWN_OUTCOME it asks GET_ORDER with the `client_order_id`: found, the
+  order stands; not found, it was never taken. EXCHANGE_BUSY, EXCHANGE_UNAVAILABLE and
+  RATE_LIMITED mean the order never reached the engine, so it is retried after a back-off.
+- Reconnects and retries back off exponentially (100 ms doubling to 5 s) with jitter, so that a
+  crowd of clients does not hammer a recovering exchange in step.
 
 With --no-recovery it trusts every frame as it comes: the test in tests/resilient_client.rs shows
 that its view then drifts from the exchange's truth under faults, and that with recovery it does
@@ -43,6 +48,17 @@ WORKING = {"PENDING", "OPEN", "PARTIALLY_FILLED"}
 ANSWER_TIMEOUT_S = 1.0
 GAP_PATIENCE_S = 0.5
 NOT_EXECUTED = {"EXCHANGE_BUSY", "EXCHANGE_UNAVAILABLE", "RATE_LIMITED"}
+
+
+class Backoff:
+    """Waits 100 ms, then twice as long each time up to a cap, each wait a random 50-100% of it."""
+
+    def __init__(self, rng, first=0.1, cap=5.0):
+        self.rng, self.delay, self.cap = rng, first, cap
+
+    async def wait(self):
+        await asyncio.sleep(self.delay * self.rng.uniform(0.5, 1.0))
+        self.delay = min(self.delay * 2, self.cap)
 
 
 class Reconnect(Exception):
@@ -95,7 +111,9 @@ class ResilientClient:
     def __init__(self, args):
         self.args = args
         self.recovery = not args.no_recovery
-        self.rng = random.Random(args.seed)
+        self.rng = random.Random(args.seed)  # the plan
+        self.jitter = random.Random(args.seed + 1)  # back-off waits, apart from the plan
+        self.last_trade_id = None
         # The exchange as this client sees it.
         self.orders = {}  # order_id -> {"coid", "status", "remaining"}
         self.fills = {}  # fill_id -> [price, quantity]
@@ -116,21 +134,21 @@ class ResilientClient:
         self.stats = {k: 0 for k in ("lost_frames", "duplicate_frames", "reordered_frames",
                                      "corrupt_frames", "duplicate_events", "gap_repairs",
                                      "conflicts", "rebuilds", "book_resyncs", "reconnects",
-                                     "retries")}
+                                     "retries", "reconciled", "lost_trades",
+                                     "duplicate_trades")}
 
     # ----- connection ------------------------------------------------------------------------
 
     async def connect(self):
         """Opens a connection and binds it: LOGIN the first time, RESUME after that."""
-        delay = 0.05
+        backoff = Backoff(self.jitter)
         while True:
             try:
                 self.ws = await websockets.connect(self.args.url, max_size=2**22,
                                                    open_timeout=2, close_timeout=0.5)
                 break
             except (OSError, websockets.WebSocketException):
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
+                await backoff.wait()
         self.last_frame_seq = 0
         self.reader = asyncio.create_task(self.read_loop())
         if self.resume_token is None or not self.recovery:
@@ -148,11 +166,13 @@ class ResilientClient:
             elif answer["type"] == "ERROR":
                 raise Reconnect(answer["code"])
         await self.ask({"type": "SUBSCRIBE", "channel": "HEARTBEAT"})
+        await self.ask({"type": "SUBSCRIBE", "channel": "TRADES", "symbol": SYMBOL})
         await self.subscribe_book()
 
     async def reconnect(self, why):
         """Replaces the connection, as often as it takes."""
         self.stats["reconnects"] += 1
+        backoff = Backoff(self.jitter)
         while True:
             for future in self.answers.values():
                 future.cancel()
@@ -164,7 +184,7 @@ class ResilientClient:
                 await self.connect()
                 return
             except (Reconnect, ConnectionError, OSError, websockets.WebSocketException):
-                await asyncio.sleep(0.05)
+                await backoff.wait()
 
     async def ask(self, request, timeout=ANSWER_TIMEOUT_S):
         """Sends a request and waits for the frame that echoes its request_id."""
@@ -212,8 +232,22 @@ class ResilientClient:
         elif msg["type"] == "HEARTBEAT" and msg.get("account_seq") is not None:
             if msg["account_seq"] > self.applied_seq and self.gap_since is None:
                 self.gap_since = asyncio.get_running_loop().time()
+        elif msg["type"] == "TRADE":
+            self.on_trade(msg)
+        elif msg["type"] == "STREAM_RESET" and msg.get("channel") == "TRADES":
+            self.last_trade_id = None  # trades were dropped on purpose: start counting afresh
         elif msg.get("channel") == "ORDERBOOK_L2" or msg["type"] == "STREAM_RESET":
             self.on_book(msg)
+
+    def on_trade(self, trade):
+        """Trade ids are gap-free per symbol: a jump is lost trades, a repeat a duplicate."""
+        trade_id = trade["trade_id"]
+        if self.last_trade_id is not None:
+            if trade_id <= self.last_trade_id:
+                self.stats["duplicate_trades"] += 1
+                return
+            self.stats["lost_trades"] += trade_id - self.last_trade_id - 1
+        self.last_trade_id = trade_id
 
     # ----- the account stream, exactly once and in order ---------------------------------------
 
@@ -339,6 +373,7 @@ class ResilientClient:
 
     async def place_once(self, intent):
         """Places an intended order so that the exchange takes it exactly once."""
+        backoff = Backoff(self.jitter)
         while not self.known(intent["coid"]):
             try:
                 answer = await self.ask({"type": "PLACE_ORDER", "symbol": SYMBOL,
@@ -360,13 +395,24 @@ class ResilientClient:
                 return
             if answer.get("code") in NOT_EXECUTED:
                 self.stats["retries"] += 1
-                await asyncio.sleep(0.05)
+                await backoff.wait()
             elif answer.get("code") == "UNKNOWN_OUTCOME" and self.recovery:
-                await self.reconnect("placement outcome unknown")
+                await self.reconcile(intent)
             elif answer.get("code") == "UNKNOWN_OUTCOME":
                 self.stats["retries"] += 1
             else:
                 return  # refused by the engine (funds, ...): it is not on the book
+
+    async def reconcile(self, intent):
+        """After UNKNOWN_OUTCOME: ask the exchange whether it took the order. Found, it stands
+        (its events come on the account stream, where the lost ack leaves a gap to repair); not
+        found, the caller places it again, safely: the client_order_id is an idempotency key."""
+        status = await self.ask({"type": "GET_ORDER", "client_order_id": intent["coid"]})
+        if status["type"] == "ORDER_STATUS":
+            self.stats["reconciled"] += 1
+            self.orders.setdefault(status["order_id"], {"coid": intent["coid"],
+                                                        "status": status["status"],
+                                                        "remaining": status["remaining_quantity"]})
 
     async def cancel(self, intent):
         try:
