@@ -522,7 +522,14 @@ impl Ctx<'_, '_> {
                 let id = match id {
                     Field::UInt(n) => Some(*n),
                     Field::Str(s) => s.parse::<u64>().ok(),
-                    _ => None,
+                    Field::Int(_) => None,
+                    Field::Float(_) | Field::Bool(_) | Field::Compound => {
+                        return Err(self.fail(
+                            ErrorCode::InvalidField,
+                            Some("order_id"),
+                            "order_id must be a string or an integer".into(),
+                        ))
+                    }
                 };
                 // An id that cannot be ours is simply not found, like any other unknown id.
                 Ok(OrderRef::Id(OrderId(id.unwrap_or(0))))
@@ -992,5 +999,12 @@ mod tests {
             by_id(r#"{"type":"CANCEL_ORDER","order_id":"zz"}"#),
             OrderRef::Id(OrderId(0))
         );
+        // A value of the wrong type is a field error, though.
+        for wrong in [r#"[1]"#, r#"{"id":1}"#, "true", "1.5"] {
+            let text = format!(r#"{{"type":"CANCEL_ORDER","order_id":{wrong}}}"#);
+            let failure = parse_request(&text, &catalog()).unwrap_err();
+            assert_eq!(failure.code, ErrorCode::InvalidField, "{text}");
+            assert_eq!(failure.field, Some("order_id"), "{text}");
+        }
     }
 }
