@@ -897,16 +897,26 @@ impl Core {
             return true;
         }
         c.reset_pending.swap_remove(pos);
+        self.restart_stream(
+            conn,
+            channel,
+            symbol,
+            "slow consumer: messages of this stream were dropped",
+        );
+        true
+    }
+
+    /// STREAM_RESET with `reason`, then what a new subscriber of the stream gets first.
+    fn restart_stream(&mut self, conn: ConnId, channel: Channel, symbol: SymbolId, reason: &str) {
         let mut s = String::new();
         msg::stream_reset(
             &mut s,
             channel,
             Some(self.catalog.symbol_name(symbol)),
-            "slow consumer: messages of this stream were dropped",
+            reason,
         );
         self.send(conn, Frame::market("STREAM_RESET", channel, s.into()));
         self.send_stream_start(conn, channel, symbol, None);
-        true
     }
 
     /// Restarts a stream the fault layer cut on purpose: STREAM_RESET, then the stream's
@@ -919,18 +929,14 @@ impl Core {
             .subs
             .get(&(channel, Some(symbol)))
             .is_some_and(|list| list.contains(&conn));
-        if !subscribed {
-            return;
+        if subscribed {
+            self.restart_stream(
+                conn,
+                channel,
+                symbol,
+                "sequence_gap fault: updates of this stream were skipped",
+            );
         }
-        let mut s = String::new();
-        msg::stream_reset(
-            &mut s,
-            channel,
-            Some(self.catalog.symbol_name(symbol)),
-            "sequence_gap fault: updates of this stream were skipped",
-        );
-        self.send(conn, Frame::market("STREAM_RESET", channel, s.into()));
-        self.send_stream_start(conn, channel, symbol, None);
     }
 
     /// Resets every stream of the connection that is waiting for one, if its queue has room.
