@@ -1129,6 +1129,18 @@ fn chaos() -> Value {
 
 /// A seeded random order flow from one trader, reconnecting whenever the connection breaks.
 async fn trade_randomly(addr: SocketAddr, account: &'static str, seed: u64, orders: usize) {
+    trade_and_cancel_randomly(addr, account, seed, orders, 0.0).await;
+}
+
+/// [`trade_randomly`], also cancelling one of its earlier orders (by `client_order_id`) with
+/// probability `cancel_rate` after each order, and now and then all of them.
+async fn trade_and_cancel_randomly(
+    addr: SocketAddr,
+    account: &'static str,
+    seed: u64,
+    orders: usize,
+    cancel_rate: f64,
+) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut sent = 0;
     while sent < orders {
@@ -1154,6 +1166,15 @@ async fn trade_randomly(addr: SocketAddr, account: &'static str, seed: u64, orde
                 "client_order_id": format!("{account}-{sent}")});
             alive = sink.send(Message::text(order.to_string())).await.is_ok();
             sent += 1;
+            if alive && rng.gen_bool(cancel_rate) {
+                let cancel = if rng.gen_bool(0.1) {
+                    json!({"type": "CANCEL_ALL"})
+                } else {
+                    let earlier = rng.gen_range(0..sent);
+                    json!({"type": "CANCEL_ORDER", "client_order_id": format!("{account}-{earlier}")})
+                };
+                alive = sink.send(Message::text(cancel.to_string())).await.is_ok();
+            }
             tokio::time::sleep(Duration::from_millis(3)).await;
         }
         let _ = sink.close().await;
@@ -1239,6 +1260,125 @@ async fn accepted_orders(addr: SocketAddr) -> Vec<(String, Value)> {
     }
     all.sort_by_key(|(_, o)| o["order_id"].as_str().unwrap().parse::<u64>().unwrap());
     all
+}
+
+/// A decimal string as an integer of `scale` decimals ("1.5", 3 -> 1500).
+fn scaled(text: &str, scale: usize) -> i128 {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    assert!(frac.len() <= scale, "{text} has more than {scale} decimals");
+    let digits = format!("{whole}{frac:0<scale$}");
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("{text} is a decimal"))
+}
+
+#[tokio::test]
+async fn under_every_fault_with_cancels_every_account_balances_to_the_cent() {
+    let (mut server, addr) = start(truth_config(chaos())).await;
+    let flows: Vec<_> = TRADERS
+        .iter()
+        .zip(21u64..)
+        .map(|(&account, seed)| {
+            tokio::spawn(trade_and_cancel_randomly(addr, account, seed, 60, 0.4))
+        })
+        .collect();
+    for flow in flows {
+        flow.await.unwrap();
+    }
+    // Every connection gone: nothing held in the fault layer can reach the engine any more, so
+    // the three REST answers below see one state.
+    loop {
+        let (_, list) = admin(addr, "GET", "/admin/connections", None).await;
+        if list.as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let stats = server.failure_injector().statistics();
+    for mode in [
+        "lost_cancel_ack",
+        "late_cancel_ack",
+        "unknown_outcome",
+        "disconnect",
+    ] {
+        let count = stats.totals.get(
+            faults::Mode::ALL
+                .into_iter()
+                .find(|m| m.name() == mode)
+                .unwrap(),
+        );
+        assert!(count > 0, "{mode} was injected");
+    }
+    // USD in 7 decimals (price 2 x quantity 5), BTC in 5.
+    const USD: usize = 7;
+    const BTC: usize = 5;
+    let (mut cancelled, mut filled) = (0, 0);
+    for account in TRADERS {
+        let key = format!("{account}-key");
+        let (_, balances) = rest(addr, "/api/v1/balances", Some(&key)).await;
+        let (_, orders) = rest(addr, "/api/v1/orders", Some(&key)).await;
+        let (_, fills) = rest(addr, "/api/v1/fills", Some(&key)).await;
+        let (mut usd, mut btc) = (scaled("100000", USD), scaled("10", BTC));
+        for f in fills["fills"].as_array().unwrap() {
+            filled += 1;
+            let price = scaled(f["price"].as_str().unwrap(), 2);
+            let qty = scaled(f["quantity"].as_str().unwrap(), BTC);
+            let fee = f["fee"].as_str().unwrap();
+            let (usd_fee, btc_fee) = match f["fee_currency"].as_str().unwrap() {
+                "USD" => (scaled(fee, USD), 0),
+                _ => (0, scaled(fee, BTC)),
+            };
+            let sign = if f["side"] == "BUY" { 1 } else { -1 };
+            usd -= sign * price * qty + usd_fee;
+            btc += sign * qty - btc_fee;
+        }
+        let (mut usd_held, mut btc_held) = (0, 0);
+        for o in orders["orders"].as_array().unwrap() {
+            match o["status"].as_str().unwrap() {
+                "OPEN" | "PARTIALLY_FILLED" => {
+                    let remaining = scaled(o["remaining_quantity"].as_str().unwrap(), BTC);
+                    if o["side"] == "BUY" {
+                        usd_held += scaled(o["price"].as_str().unwrap(), 2) * remaining;
+                    } else {
+                        btc_held += remaining;
+                    }
+                }
+                "CANCELLED" => cancelled += 1,
+                _ => {}
+            }
+        }
+        let b = &balances["balances"];
+        let amount =
+            |asset: &str, part: &str, scale| scaled(b[asset][part].as_str().unwrap(), scale);
+        assert_eq!(
+            amount("USD", "total", USD),
+            usd,
+            "{account}: USD from the fills"
+        );
+        assert_eq!(
+            amount("BTC", "total", BTC),
+            btc,
+            "{account}: BTC from the fills"
+        );
+        assert_eq!(
+            amount("USD", "locked", USD),
+            usd_held,
+            "{account}: USD held by open buys"
+        );
+        assert_eq!(
+            amount("BTC", "locked", BTC),
+            btc_held,
+            "{account}: BTC held by open sells"
+        );
+        assert_eq!(
+            amount("USD", "available", USD) + usd_held,
+            usd,
+            "{account}: USD available"
+        );
+    }
+    assert!(cancelled > 3, "orders were cancelled: {cancelled}");
+    assert!(filled > 10, "orders traded: {filled}");
+    server.shutdown().await;
 }
 
 #[tokio::test]
