@@ -1262,6 +1262,21 @@ async fn accepted_orders(addr: SocketAddr) -> Vec<(String, Value)> {
     all
 }
 
+/// Waits for the trading flows, then until every connection is gone: nothing held in the fault
+/// layer can reach the engine any more, so what REST answers next is one settled state.
+async fn finish_flows(addr: SocketAddr, flows: Vec<tokio::task::JoinHandle<()>>) {
+    for flow in flows {
+        flow.await.unwrap();
+    }
+    loop {
+        let (_, list) = admin(addr, "GET", "/admin/connections", None).await;
+        if list.as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
 /// A decimal string as an integer of `scale` decimals ("1.5", 3 -> 1500).
 fn scaled(text: &str, scale: usize) -> i128 {
     let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
@@ -1282,18 +1297,7 @@ async fn under_every_fault_with_cancels_every_account_balances_to_the_cent() {
             tokio::spawn(trade_and_cancel_randomly(addr, account, seed, 60, 0.4))
         })
         .collect();
-    for flow in flows {
-        flow.await.unwrap();
-    }
-    // Every connection gone: nothing held in the fault layer can reach the engine any more, so
-    // the three REST answers below see one state.
-    loop {
-        let (_, list) = admin(addr, "GET", "/admin/connections", None).await;
-        if list.as_array().unwrap().is_empty() {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
+    finish_flows(addr, flows).await;
     let stats = server.failure_injector().statistics();
     for mode in [
         "lost_cancel_ack",
@@ -1350,31 +1354,28 @@ async fn under_every_fault_with_cancels_every_account_balances_to_the_cent() {
         let b = &balances["balances"];
         let amount =
             |asset: &str, part: &str, scale| scaled(b[asset][part].as_str().unwrap(), scale);
-        assert_eq!(
-            amount("USD", "total", USD),
-            usd,
-            "{account}: USD from the fills"
-        );
-        assert_eq!(
-            amount("BTC", "total", BTC),
-            btc,
-            "{account}: BTC from the fills"
-        );
-        assert_eq!(
-            amount("USD", "locked", USD),
-            usd_held,
-            "{account}: USD held by open buys"
-        );
-        assert_eq!(
-            amount("BTC", "locked", BTC),
-            btc_held,
-            "{account}: BTC held by open sells"
-        );
-        assert_eq!(
-            amount("USD", "available", USD) + usd_held,
-            usd,
-            "{account}: USD available"
-        );
+        let checks = [
+            ("USD from the fills", amount("USD", "total", USD), usd),
+            ("BTC from the fills", amount("BTC", "total", BTC), btc),
+            (
+                "USD held by open buys",
+                amount("USD", "locked", USD),
+                usd_held,
+            ),
+            (
+                "BTC held by open sells",
+                amount("BTC", "locked", BTC),
+                btc_held,
+            ),
+            (
+                "USD available",
+                amount("USD", "available", USD),
+                usd - usd_held,
+            ),
+        ];
+        for (what, exchange, expected) in checks {
+            assert_eq!(exchange, expected, "{account}: {what}");
+        }
     }
     assert!(cancelled > 3, "orders were cancelled: {cancelled}");
     assert!(filled > 10, "orders traded: {filled}");
@@ -1389,17 +1390,7 @@ async fn under_every_fault_the_truth_equals_a_faultless_replay() {
         .zip(1u64..)
         .map(|(&account, seed)| tokio::spawn(trade_randomly(addr, account, seed, 60)))
         .collect();
-    for flow in flows {
-        flow.await.unwrap();
-    }
-    // Every connection gone: nothing held in the fault layer can reach the engine any more.
-    loop {
-        let (_, list) = admin(addr, "GET", "/admin/connections", None).await;
-        if list.as_array().unwrap().is_empty() {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
+    finish_flows(addr, flows).await;
     let stats = server.failure_injector().statistics();
     assert!(stats.totals.total() > 50, "faults were injected");
     let accepted = accepted_orders(addr).await;
