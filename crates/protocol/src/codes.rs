@@ -61,6 +61,10 @@ pub enum ErrorCode {
     InvalidResumeToken,
     /// The server failed; the request may be retried.
     InternalError,
+    /// HTTP: no route at that path.
+    UnknownEndpoint,
+    /// HTTP: the path exists, the method is not served there.
+    MethodNotAllowed,
 }
 
 impl ErrorCode {
@@ -103,11 +107,13 @@ impl ErrorCode {
             ResumeGap => "RESUME_GAP",
             InvalidResumeToken => "INVALID_RESUME_TOKEN",
             InternalError => "INTERNAL_ERROR",
+            UnknownEndpoint => "UNKNOWN_ENDPOINT",
+            MethodNotAllowed => "METHOD_NOT_ALLOWED",
         }
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 35] = {
+    pub const ALL: [ErrorCode; 37] = {
         use ErrorCode::*;
         [
             InvalidJson,
@@ -145,6 +151,8 @@ impl ErrorCode {
             ResumeGap,
             InvalidResumeToken,
             InternalError,
+            UnknownEndpoint,
+            MethodNotAllowed,
         ]
     };
 

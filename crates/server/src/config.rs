@@ -330,6 +330,12 @@ impl Config {
         }
     }
 
+    /// One market step in nanoseconds: `tick_interval` divided into
+    /// [`Config::market_steps_per_tick`] steps.
+    pub fn market_step_ns(&self) -> u64 {
+        (self.exchange.tick_interval * 1e9 / self.market_steps_per_tick() as f64).round() as u64
+    }
+
     /// Reads and validates a JSON file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         let path = path.as_ref();

@@ -573,18 +573,14 @@ impl Link {
         {
             self.heartbeat = false;
         }
-        match self
-            .ctx
-            .inputs
-            .send(Input::Request {
+        to_engine(
+            &self.ctx.inputs,
+            Input::Request {
                 conn: self.conn,
                 request,
-            })
-            .await
-        {
-            Ok(()) => Step::Continue,
-            Err(_) => Step::Close(1011, "exchange stopped"),
-        }
+            },
+        )
+        .await
     }
 
     async fn send_error(
@@ -714,19 +710,17 @@ impl Link {
             EventVerdict::Withheld | EventVerdict::Suppressed => Step::Continue,
             EventVerdict::GapEnded => match frame.meta.channel {
                 // The engine thread restarts the stream: only it knows the book.
-                Some(channel) => match self
-                    .ctx
-                    .inputs
-                    .send(Input::StreamReset {
-                        conn: self.conn,
-                        channel,
-                        body: frame.body.clone(),
-                    })
+                Some(channel) => {
+                    to_engine(
+                        &self.ctx.inputs,
+                        Input::StreamReset {
+                            conn: self.conn,
+                            channel,
+                            body: frame.body.clone(),
+                        },
+                    )
                     .await
-                {
-                    Ok(()) => Step::Continue,
-                    Err(_) => Step::Close(1011, "exchange stopped"),
-                },
+                }
                 None => Step::Continue,
             },
         };
@@ -847,6 +841,15 @@ impl Link {
 }
 
 /// Sleeps until `wake`, or forever without one.
+/// Hands `input` to the engine thread (waiting for room in its queue); the connection ends with
+/// 1011 when the engine has stopped.
+async fn to_engine(inputs: &mpsc::Sender<Input>, input: Input) -> Step {
+    match inputs.send(input).await {
+        Ok(()) => Step::Continue,
+        Err(_) => Step::Close(1011, "exchange stopped"),
+    }
+}
+
 async fn sleep_until(wake: Option<tokio::time::Instant>) {
     match wake {
         Some(at) => tokio::time::sleep_until(at).await,

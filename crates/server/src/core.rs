@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{Config, SlowConsumerAction};
 use crate::outbound::{CloseNow, Frame, Outbound};
+use crate::rest::rest_error;
 use crate::sessions::{ResumeBuffer, ResumeError, Sessions};
 use crate::ticker::RollingStats;
 
@@ -307,8 +308,7 @@ impl Core {
             seqs: Arc::new(crate::connection::SharedSeqs::new(0)),
             market: None,
             market_clock_ns: now_ns(),
-            step_ns: (config.exchange.tick_interval * 1e9 / config.market_steps_per_tick() as f64)
-                .round() as u64,
+            step_ns: config.market_step_ns(),
             steps_per_tick: config.market_steps_per_tick(),
             steps: 0,
             market_commands: Vec::new(),
@@ -2481,12 +2481,6 @@ fn candle_body(catalog: &Catalog, candle: &market::Candle, closed: bool) -> Stri
         .bool("closed", closed);
     w.end();
     s
-}
-
-fn rest_error(status: u16, code: ErrorCode, message: &str) -> RestReply {
-    let mut s = String::new();
-    msg::error(&mut s, None, code, message, "{}");
-    (status, s)
 }
 
 fn truncate_depth(mut depth: Depth, levels: usize) -> Depth {

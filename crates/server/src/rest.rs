@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use protocol::ErrorCode;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{Input, RestAuth, RestCall, RestReply};
@@ -40,28 +41,21 @@ type Params = Query<HashMap<String, String>>;
 /// A JSON response with the given status.
 /// Any path the server does not serve: a JSON error like every other refusal.
 pub async fn unknown_endpoint(uri: axum::http::Uri) -> Response {
-    http_error(
-        404,
-        "UNKNOWN_ENDPOINT",
-        &format!("no endpoint at {}", uri.path()),
-    )
+    let message = format!("no endpoint at {}", uri.path());
+    json_response(rest_error(404, ErrorCode::UnknownEndpoint, &message))
 }
 
 /// A served path asked with the wrong method (REST is GET only; the admin API says which).
 pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
     let message = format!("{method} is not allowed on {}", uri.path());
-    http_error(405, "METHOD_NOT_ALLOWED", &message)
+    json_response(rest_error(405, ErrorCode::MethodNotAllowed, &message))
 }
 
-fn http_error(status: u16, code: &str, message: &str) -> Response {
-    let mut body = String::new();
-    protocol::json::ObjectWriter::new(&mut body)
-        .str("type", "ERROR")
-        .str("code", code)
-        .str("message", message)
-        .raw("details", "{}")
-        .end();
-    json_response((status, body))
+/// An HTTP error answer: the `ERROR` shape without `seq` or `request_id`.
+pub(crate) fn rest_error(status: u16, code: ErrorCode, message: &str) -> RestReply {
+    let mut s = String::new();
+    protocol::messages::error(&mut s, None, code, message, "{}");
+    (status, s)
 }
 
 pub fn json_response((status, body): RestReply) -> Response {
@@ -85,25 +79,19 @@ async fn ask(inputs: &mpsc::Sender<Input>, call: RestCall) -> Response {
 }
 
 fn unavailable() -> Response {
-    json_response((
+    json_response(rest_error(
         503,
-        r#"{"type":"ERROR","code":"EXCHANGE_UNAVAILABLE","message":"the exchange is stopping","details":{}}"#.into(),
+        ErrorCode::ExchangeUnavailable,
+        "the exchange is stopping",
     ))
 }
 
 fn bad_request(code: &str, message: &str) -> RestReply {
-    let mut s = String::new();
-    protocol::messages::error(
-        &mut s,
-        None,
-        match code {
-            "MISSING_FIELD" => protocol::ErrorCode::MissingField,
-            _ => protocol::ErrorCode::InvalidField,
-        },
-        message,
-        "{}",
-    );
-    (400, s)
+    let code = match code {
+        "MISSING_FIELD" => ErrorCode::MissingField,
+        _ => ErrorCode::InvalidField,
+    };
+    rest_error(400, code, message)
 }
 
 fn auth(headers: &HeaderMap, params: &HashMap<String, String>) -> RestAuth {

@@ -225,9 +225,7 @@ impl ExchangeServer {
                 tracing::error!(error = %e, "http server failed");
             }
         });
-        let step = Duration::from_secs_f64(
-            config.exchange.tick_interval / config.market_steps_per_tick() as f64,
-        );
+        let step = Duration::from_nanos(config.market_step_ns());
         let tick_inputs = inputs_tx.clone();
         let wall_clock = config.exchange.clock == crate::config::ClockMode::Wall;
         let ticker = tokio::spawn(async move {
