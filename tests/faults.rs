@@ -1127,14 +1127,10 @@ fn chaos() -> Value {
     }})
 }
 
-/// A seeded random order flow from one trader, reconnecting whenever the connection breaks.
-async fn trade_randomly(addr: SocketAddr, account: &'static str, seed: u64, orders: usize) {
-    trade_and_cancel_randomly(addr, account, seed, orders, 0.0).await;
-}
-
-/// [`trade_randomly`], also cancelling one of its earlier orders (by `client_order_id`) with
-/// probability `cancel_rate` after each order, and now and then all of them.
-async fn trade_and_cancel_randomly(
+/// A seeded random order flow from one trader, reconnecting whenever the connection breaks;
+/// after each order, with probability `cancel_rate`, it cancels one of its earlier orders (by
+/// `client_order_id`), now and then all of them.
+async fn trade_randomly(
     addr: SocketAddr,
     account: &'static str,
     seed: u64,
@@ -1262,9 +1258,15 @@ async fn accepted_orders(addr: SocketAddr) -> Vec<(String, Value)> {
     all
 }
 
-/// Waits for the trading flows, then until every connection is gone: nothing held in the fault
-/// layer can reach the engine any more, so what REST answers next is one settled state.
-async fn finish_flows(addr: SocketAddr, flows: Vec<tokio::task::JoinHandle<()>>) {
+/// Runs every trader's flow of 60 orders (seeds from `first_seed` on), then waits until every
+/// connection is gone: nothing held in the fault layer can reach the engine any more, so what
+/// REST answers next is one settled state.
+async fn trade_until_settled(addr: SocketAddr, first_seed: u64, cancel_rate: f64) {
+    let flows: Vec<_> = TRADERS
+        .iter()
+        .zip(first_seed..)
+        .map(|(&account, seed)| tokio::spawn(trade_randomly(addr, account, seed, 60, cancel_rate)))
+        .collect();
     for flow in flows {
         flow.await.unwrap();
     }
@@ -1290,14 +1292,7 @@ fn scaled(text: &str, scale: usize) -> i128 {
 #[tokio::test]
 async fn under_every_fault_with_cancels_every_account_balances_to_the_cent() {
     let (mut server, addr) = start(truth_config(chaos())).await;
-    let flows: Vec<_> = TRADERS
-        .iter()
-        .zip(21u64..)
-        .map(|(&account, seed)| {
-            tokio::spawn(trade_and_cancel_randomly(addr, account, seed, 60, 0.4))
-        })
-        .collect();
-    finish_flows(addr, flows).await;
+    trade_until_settled(addr, 21, 0.4).await;
     let stats = server.failure_injector().statistics();
     for mode in [
         "lost_cancel_ack",
@@ -1385,12 +1380,7 @@ async fn under_every_fault_with_cancels_every_account_balances_to_the_cent() {
 #[tokio::test]
 async fn under_every_fault_the_truth_equals_a_faultless_replay() {
     let (mut server, addr) = start(truth_config(chaos())).await;
-    let flows: Vec<_> = TRADERS
-        .iter()
-        .zip(1u64..)
-        .map(|(&account, seed)| tokio::spawn(trade_randomly(addr, account, seed, 60)))
-        .collect();
-    finish_flows(addr, flows).await;
+    trade_until_settled(addr, 1, 0.0).await;
     let stats = server.failure_injector().statistics();
     assert!(stats.totals.total() > 50, "faults were injected");
     let accepted = accepted_orders(addr).await;
