@@ -310,17 +310,17 @@ async fn ws_handler(
 ) -> Response {
     if state.ctx.injector.is_enabled() && !state.ctx.injector.accept_connection(state.ctx.now_ms())
     {
-        return crate::rest::json_response((
+        return crate::rest::json_response(crate::rest::rest_error(
             503,
-            r#"{"type":"ERROR","code":"EXCHANGE_UNAVAILABLE","message":"the exchange is unavailable: retry later","details":{}}"#
-                .into(),
+            protocol::ErrorCode::ExchangeUnavailable,
+            "the exchange is unavailable: retry later",
         ));
     }
     let Ok(permit) = state.slots.clone().try_acquire_owned() else {
-        return crate::rest::json_response((
+        return crate::rest::json_response(crate::rest::rest_error(
             503,
-            r#"{"type":"ERROR","code":"EXCHANGE_UNAVAILABLE","message":"too many connections","details":{}}"#
-                .into(),
+            protocol::ErrorCode::ExchangeUnavailable,
+            "too many connections",
         ));
     };
     let limit = state.ctx.config.server.limits.max_frame_bytes;
