@@ -88,68 +88,48 @@ pub(crate) fn parse_scaled(s: &str, scale: u32) -> Result<i128, ParseError> {
     Ok(value)
 }
 
-/// Appends `magnitude * 10^-scale` with exactly `scale` decimals, with `-` first when `negative`.
 /// Appends `magnitude * 10^-scale` (with `-` when `negative` and non-zero), exactly `scale`
 /// decimals, without going through `fmt`.
 pub fn write_scaled(negative: bool, magnitude: u128, scale: u32, out: &mut String) {
-    let mut buf = [0u8; 40];
-    let mut n = 0;
-    // Prices, quantities and most amounts fit 64 bits, whose division is far cheaper.
-    if let Ok(mut v) = u64::try_from(magnitude) {
-        loop {
-            if let Some(slot) = buf.get_mut(n) {
-                *slot = b'0' + (v % 10) as u8;
-            }
-            n += 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-    } else {
-        let mut v = magnitude;
-        loop {
-            // 40 bytes hold every u128 (39 digits at most).
-            if let Some(slot) = buf.get_mut(n) {
-                *slot = b'0' + (v % 10) as u8;
-            }
-            n += 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-    }
     if negative && magnitude != 0 {
         out.push('-');
     }
-    // The digits are in `buf[..n]`, least significant first; lay out the text most significant
-    // first with the point `scale` digits from the right, then append it in one go.
-    let scale = scale as usize;
-    let mut text = [0u8; 64];
-    let mut len = 0;
-    let mut put = |b: u8| {
-        if let Some(slot) = text.get_mut(len) {
-            *slot = b;
-            len += 1;
-        }
-    };
-    let digit = |i: usize| buf.get(i).copied().unwrap_or(b'0');
-    if n > scale {
-        for i in (scale..n).rev() {
-            put(digit(i));
-        }
-    } else {
-        put(b'0');
-    }
+    let (int, frac) = split_scaled(magnitude, scale);
+    push_digits(int, out);
     if scale > 0 {
-        put(b'.');
-        for i in (0..scale).rev() {
-            put(if i < n { digit(i) } else { b'0' });
+        out.push('.');
+        let mut digits = itoa::Buffer::new();
+        let frac = match u64::try_from(frac) {
+            Ok(small) => digits.format(small),
+            Err(_) => digits.format(frac),
+        };
+        for _ in frac.len()..scale as usize {
+            out.push('0');
         }
+        out.push_str(frac);
     }
-    // Only ASCII digits and '.' were written.
-    out.push_str(std::str::from_utf8(text.get(..len).unwrap_or_default()).unwrap_or_default());
+}
+
+/// `magnitude` split at `scale` decimals: (integer part, fractional part).
+fn split_scaled(magnitude: u128, scale: u32) -> (u128, u128) {
+    // Prices, quantities and most amounts fit 64 bits, whose division is far cheaper.
+    if let (Ok(small), Some(unit)) = (u64::try_from(magnitude), 10u64.checked_pow(scale)) {
+        return (u128::from(small / unit), u128::from(small % unit));
+    }
+    match 10u128.checked_pow(scale) {
+        Some(unit) => (magnitude / unit, magnitude % unit),
+        // 10^scale exceeds every u128: all of it is fraction.
+        None => (0, magnitude),
+    }
+}
+
+/// Appends the decimal digits of `value`.
+fn push_digits(value: u128, out: &mut String) {
+    let mut digits = itoa::Buffer::new();
+    match u64::try_from(value) {
+        Ok(small) => out.push_str(digits.format(small)),
+        Err(_) => out.push_str(digits.format(value)),
+    }
 }
 
 impl Increment {
@@ -180,8 +160,18 @@ impl Increment {
         if value == 0 && !allow_zero {
             return Err(ParseError::NotPositive);
         }
+        if self.units <= 0 {
+            return Err(ParseError::NotAMultiple);
+        }
+        // Prices and quantities fit 64 bits, whose division is far cheaper than 128 bits'.
+        if let Ok(value) = i64::try_from(value) {
+            return match value % self.units {
+                0 => Ok(value / self.units),
+                _ => Err(ParseError::NotAMultiple),
+            };
+        }
         let units = i128::from(self.units);
-        if units <= 0 || value % units != 0 {
+        if value % units != 0 {
             return Err(ParseError::NotAMultiple);
         }
         i64::try_from(value / units).map_err(|_| ParseError::Overflow)
@@ -312,6 +302,45 @@ mod tests {
         assert_eq!(inc("1").format(-3), "-3");
         assert_eq!(inc("0.00001").format(150_000), "1.50000");
         assert_eq!(tick.format(i64::MIN), "-92233720368547758.08");
+    }
+
+    #[test]
+    fn write_scaled_matches_a_text_reference_on_every_width() {
+        // The reference: all digits, zero-padded to more than `scale`, the point inserted.
+        let reference = |negative: bool, magnitude: u128, scale: u32| {
+            let digits = format!("{magnitude:0>width$}", width = scale as usize + 1);
+            let (int, frac) = digits.split_at(digits.len() - scale as usize);
+            let sign = if negative && magnitude != 0 { "-" } else { "" };
+            if scale == 0 {
+                format!("{sign}{int}")
+            } else {
+                format!("{sign}{int}.{frac}")
+            }
+        };
+        let magnitudes = [
+            0,
+            1,
+            9,
+            10,
+            123_456_789,
+            u128::from(u64::MAX) - 1,
+            u128::from(u64::MAX),
+            u128::from(u64::MAX) + 1,
+            u128::MAX,
+        ];
+        for magnitude in magnitudes {
+            for scale in [0, 1, 2, 8, 18, 19, 20, 38, 39, 45] {
+                for negative in [false, true] {
+                    let mut out = String::new();
+                    write_scaled(negative, magnitude, scale, &mut out);
+                    assert_eq!(
+                        out,
+                        reference(negative, magnitude, scale),
+                        "{magnitude} {scale}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -287,7 +287,7 @@ pub fn parse_request(text: &str, catalog: &Catalog) -> Result<Request, ParseFail
             ))
         }
     };
-    ctx.msg_type = Some(ty.to_string());
+    ctx.msg_type = Some(ty);
     let kind = ctx.kind(ty, catalog)?;
     Ok(Request {
         request_id: ctx.request_id,
@@ -295,17 +295,33 @@ pub fn parse_request(text: &str, catalog: &Catalog) -> Result<Request, ParseFail
     })
 }
 
+/// The longest keyword a request field may hold (`PARTIALLY_FILLED`), with room to spare.
+const KEYWORD_MAX: usize = 24;
+
+/// `s` in ASCII upper case, written into `buf`, so that keywords match in any case without an
+/// allocation per request. Text longer than `buf` gives `""`, which matches no keyword.
+fn upper<'b>(s: &str, buf: &'b mut [u8; KEYWORD_MAX]) -> &'b str {
+    let Some(upper) = buf.get_mut(..s.len()) else {
+        return "";
+    };
+    upper.copy_from_slice(s.as_bytes());
+    upper.make_ascii_uppercase();
+    // Upper-casing ASCII bytes keeps UTF-8 valid.
+    std::str::from_utf8(upper).unwrap_or("")
+}
+
 struct Ctx<'r, 'a> {
     raw: &'r RawRequest<'a>,
     request_id: Option<RequestId>,
-    msg_type: Option<String>,
+    /// Owned only when a failure needs it: this is on every request's path.
+    msg_type: Option<&'r str>,
 }
 
 impl Ctx<'_, '_> {
     fn fail(&self, code: ErrorCode, field: Option<&'static str>, message: String) -> ParseFailure {
         ParseFailure {
             request_id: self.request_id.clone(),
-            msg_type: self.msg_type.clone(),
+            msg_type: self.msg_type.map(str::to_owned),
             code,
             field,
             message,
@@ -562,7 +578,7 @@ impl Ctx<'_, '_> {
         let Some(s) = self.opt_str("status", &self.raw.status)? else {
             return Ok(None);
         };
-        let status = match s.to_ascii_uppercase().as_str() {
+        let status = match upper(s, &mut [0; KEYWORD_MAX]) {
             "OPEN" => return Ok(Some(StatusFilter::Open)),
             "PENDING" => OrderStatus::Pending,
             "PARTIALLY_FILLED" => OrderStatus::PartiallyFilled,
@@ -589,16 +605,15 @@ impl Ctx<'_, '_> {
         let symbol = catalog
             .symbol(symbol_id)
             .ok_or_else(|| self.missing("symbol"))?;
-        let side = match self.req_str("side", &r.side)?.to_ascii_uppercase().as_str() {
+        let side = match upper(self.req_str("side", &r.side)?, &mut [0; KEYWORD_MAX]) {
             "BUY" => Side::Buy,
             "SELL" => Side::Sell,
             _ => return Err(self.invalid("side", "must be BUY or SELL")),
         };
-        let order_type = match self
-            .req_str("order_type", &r.order_type)?
-            .to_ascii_uppercase()
-            .as_str()
-        {
+        let order_type = match upper(
+            self.req_str("order_type", &r.order_type)?,
+            &mut [0; KEYWORD_MAX],
+        ) {
             "LIMIT" => OrderType::Limit,
             "MARKET" => OrderType::Market,
             _ => return Err(self.invalid("order_type", "must be LIMIT or MARKET")),
@@ -607,7 +622,7 @@ impl Ctx<'_, '_> {
             // A market order never rests: what it cannot fill at once expires.
             None if order_type == OrderType::Market => TimeInForce::Ioc,
             None => TimeInForce::Gtc,
-            Some(s) => match s.to_ascii_uppercase().as_str() {
+            Some(s) => match upper(s, &mut [0; KEYWORD_MAX]) {
                 "GTC" => TimeInForce::Gtc,
                 "IOC" => TimeInForce::Ioc,
                 "FOK" => TimeInForce::Fok,
@@ -643,7 +658,7 @@ impl Ctx<'_, '_> {
         })?;
         let stp = match self.opt_str("self_trade_prevention", &r.self_trade_prevention)? {
             None => None,
-            Some(s) => Some(match s.to_ascii_uppercase().as_str() {
+            Some(s) => Some(match upper(s, &mut [0; KEYWORD_MAX]) {
                 "EXPIRE_TAKER" => StpMode::ExpireTaker,
                 "EXPIRE_MAKER" => StpMode::ExpireMaker,
                 "EXPIRE_BOTH" => StpMode::ExpireBoth,
@@ -736,15 +751,19 @@ enum Field<'a> {
 
 impl Field<'_> {
     fn request_id(&self) -> Option<RequestId> {
-        let mut text = String::new();
-        match self {
-            Field::Str(s) => crate::json::write_escaped(s, &mut text),
-            Field::UInt(n) => text = n.to_string(),
-            Field::Int(n) => text = n.to_string(),
-            Field::Float(f) if f.is_finite() => text = f.to_string(),
+        let text: Box<str> = match self {
+            Field::Str(s) => {
+                let mut text = String::with_capacity(s.len() + 2);
+                crate::json::write_escaped(s, &mut text);
+                text.into()
+            }
+            // Every request carries one: no `fmt` for the common numeric ids.
+            Field::UInt(n) => itoa::Buffer::new().format(*n).into(),
+            Field::Int(n) => itoa::Buffer::new().format(*n).into(),
+            Field::Float(f) if f.is_finite() => f.to_string().into(),
             _ => return None,
-        }
-        Some(RequestId(text.into_boxed_str()))
+        };
+        Some(RequestId(text))
     }
 }
 
@@ -842,6 +861,37 @@ mod tests {
         assert_eq!(o.time_in_force, TimeInForce::Ioc);
         assert_eq!(o.client_order_id.unwrap().as_str(), "abc:1");
         assert_eq!(o.stp, Some(StpMode::None));
+    }
+
+    #[test]
+    fn keywords_match_in_any_case_and_overlong_ones_are_invalid() {
+        let r = parse_request(
+            r#"{"type":"PLACE_ORDER","request_id":7,"symbol":"BTC/USD","side":"sell","order_type":"Limit","price":"50000.50","quantity":"0.25","time_in_force":"fok","self_trade_prevention":"expire_maker"}"#,
+            &catalog(),
+        )
+        .unwrap();
+        let RequestKind::PlaceOrder(o) = r.kind else {
+            panic!("{r:?}")
+        };
+        assert_eq!(
+            (o.side, o.order_type, o.time_in_force, o.stp),
+            (
+                Side::Sell,
+                OrderType::Limit,
+                TimeInForce::Fok,
+                Some(StpMode::ExpireMaker)
+            )
+        );
+        assert_eq!(
+            r.request_id.map(|id| id.as_json().to_owned()),
+            Some("7".into())
+        );
+        let overlong = format!(
+            r#"{{"type":"PLACE_ORDER","symbol":"BTC/USD","side":"{}","order_type":"LIMIT","price":"1","quantity":"1"}}"#,
+            "B".repeat(KEYWORD_MAX + 1)
+        );
+        let f = fail(&overlong);
+        assert_eq!((f.code, f.field), (ErrorCode::InvalidField, Some("side")));
     }
 
     #[test]
