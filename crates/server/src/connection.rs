@@ -27,7 +27,7 @@ use crate::config::Config;
 use crate::core::{now_ns, ConnId, Input};
 use crate::link_faults::{unknown_outcome_error, Body, LinkFaults, Peek};
 use crate::listener::Peer;
-use crate::outbound::{CloseNow, Frame, Outbound};
+use crate::outbound::{CloseNow, Frame, FrameBody, Outbound};
 use crate::registry::{ConnHandle, Control, Registry};
 
 /// Sequence counters the engine thread publishes for HEARTBEAT frames.
@@ -127,7 +127,6 @@ pub async fn run(socket: WebSocket, conn: ConnId, peer: Peer, ctx: Arc<ConnConte
         last_heard: Instant::now(),
         rate_window_start: Instant::now(),
         rate_count: 0,
-        text: String::new(),
         batch: std::collections::VecDeque::new(),
         faults,
         account: None,
@@ -174,7 +173,6 @@ struct Link {
     last_heard: Instant,
     rate_window_start: Instant,
     rate_count: u32,
-    text: String,
     /// Frames taken from the queue and being written (reused).
     batch: std::collections::VecDeque<Outbound>,
     /// The fault layer's state while it is enabled (boxed: most connections never have one).
@@ -592,7 +590,7 @@ impl Link {
     ) -> Step {
         let mut body = String::new();
         msg::error(&mut body, rid, code, message, details);
-        self.write_frame(&Frame::private("ERROR", body), true).await
+        self.write_frame(Frame::private("ERROR", body), true).await
     }
 
     async fn on_outbound(
@@ -612,7 +610,7 @@ impl Link {
     async fn write_batch(&mut self, batch: &mut std::collections::VecDeque<Outbound>) -> Step {
         while let Some(out) = batch.pop_front() {
             match out {
-                Outbound::Frame(frame) => match self.write_frame(&frame, false).await {
+                Outbound::Frame(frame) => match self.write_frame(frame, false).await {
                     Step::Continue => {}
                     other => return other,
                 },
@@ -623,7 +621,7 @@ impl Link {
                 Outbound::Bound(seq) => self.account_seq = Some(seq),
                 Outbound::Account { name, configured } => self.bind_account(&name, configured),
                 Outbound::Replay(frames) => {
-                    for frame in &frames {
+                    for frame in frames {
                         match self.write_frame(frame, false).await {
                             Step::Continue => {}
                             other => return other,
@@ -650,21 +648,30 @@ impl Link {
     /// Stamps the frame with the next `seq` and queues it on the socket (flushing if asked).
     /// While the fault layer is on, the frame passes its exchange stage first and its message
     /// stage after the stamp.
-    async fn write_frame(&mut self, frame: &Frame, flush: bool) -> Step {
+    async fn write_frame(&mut self, frame: Frame, flush: bool) -> Step {
         if self.faults.is_some() || self.ctx.injector.is_enabled() {
             return self.write_frame_faulty(frame, flush).await;
         }
-        self.stamp(&frame.body);
-        let text = std::mem::take(&mut self.text);
+        let text = self.stamp(frame.body);
         self.write_message(Message::Text(Utf8Bytes::from(text)), flush)
             .await
     }
 
-    /// Assigns the next `seq`: `self.text` holds the stamped frame. The only place `seq` moves.
-    fn stamp(&mut self, body: &str) {
+    /// Assigns the next `seq` and returns the stamped frame: the body's own allocation when the
+    /// body is this connection's alone, a copy when it is shared. The only place `seq` moves.
+    fn stamp(&mut self, body: FrameBody) -> String {
         self.seq += 1;
-        self.text = String::with_capacity(body.len() + 24);
-        protocol::splice_seq(self.seq, body, &mut self.text);
+        match body {
+            FrameBody::Owned(mut text) => {
+                protocol::stamp_seq(self.seq, &mut text);
+                text
+            }
+            FrameBody::Shared(body) => {
+                let mut text = String::with_capacity(body.len() + protocol::SEQ_ROOM);
+                protocol::splice_seq(self.seq, &body, &mut text);
+                text
+            }
+        }
     }
 
     async fn write_message(&mut self, message: Message, flush: bool) -> Step {
@@ -686,20 +693,22 @@ impl Link {
         }
     }
 
-    async fn write_frame_faulty(&mut self, frame: &Frame, flush: bool) -> Step {
+    async fn write_frame_faulty(&mut self, frame: Frame, flush: bool) -> Step {
         self.sync_faults();
         let now_ms = self.ctx.now_ms();
         let Some(f) = self.faults.as_mut() else {
-            self.stamp(&frame.body);
-            let message = Message::Text(Utf8Bytes::from(self.text.clone()));
-            return self.write_message(message, flush).await;
+            let text = self.stamp(frame.body);
+            return self
+                .write_message(Message::Text(Utf8Bytes::from(text)), flush)
+                .await;
         };
         let channel = frame.meta.channel.map(Channel::as_str);
         let meta = EventMeta {
             message_type: frame.meta.msg_type,
             channel,
         };
-        let step = match f.faults.on_event(Body(frame.body.clone()), meta, now_ms) {
+        let body = frame.body.into_shared();
+        let step = match f.faults.on_event(Body(body.clone()), meta, now_ms) {
             EventVerdict::Deliver(body) => {
                 self.push_stamped(&body.0, frame.meta.msg_type, channel, now_ms)
             }
@@ -716,7 +725,7 @@ impl Link {
                         Input::StreamReset {
                             conn: self.conn,
                             channel,
-                            body: frame.body.clone(),
+                            body,
                         },
                     )
                     .await
@@ -743,7 +752,9 @@ impl Link {
         channel: Option<&str>,
         now_ms: u64,
     ) -> Step {
-        self.stamp(body);
+        let mut own = String::with_capacity(body.len() + protocol::SEQ_ROOM);
+        own.push_str(body);
+        let text = self.stamp(FrameBody::Owned(own));
         let Some(f) = self.faults.as_mut() else {
             return Step::Continue;
         };
@@ -752,10 +763,7 @@ impl Link {
             message_type: Some(msg_type),
             channel,
         };
-        match f
-            .faults
-            .push_outbound(Body(Arc::from(self.text.as_str())), meta, now_ms)
-        {
+        match f.faults.push_outbound(Body(Arc::from(text)), meta, now_ms) {
             PushOutcome::Overflow => Step::Close(1008, "slow consumer"),
             PushOutcome::Queued | PushOutcome::Dropped | PushOutcome::RateLimited => Step::Continue,
         }
@@ -835,7 +843,7 @@ impl Link {
             o.push('}');
         });
         w.end();
-        self.write_frame(&Frame::private("HEARTBEAT", body), true)
+        self.write_frame(Frame::private("HEARTBEAT", body), true)
             .await
     }
 }

@@ -7,6 +7,8 @@
 //! a connection that cannot take them is disconnected, and its client resumes.
 
 use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,7 +26,7 @@ use rand_chacha::ChaCha8Rng;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{Config, SlowConsumerAction};
-use crate::outbound::{CloseNow, Frame, Outbound};
+use crate::outbound::{CloseNow, Frame, FrameBody, Outbound};
 use crate::rest::rest_error;
 use crate::sessions::{ResumeBuffer, ResumeError, Sessions};
 use crate::ticker::RollingStats;
@@ -196,13 +198,15 @@ pub struct Core {
     by_name: HashMap<String, AccountId>,
     by_api_key: HashMap<String, AccountId>,
     sessions: Sessions,
-    conns: HashMap<ConnId, Conn>,
+    /// By connection id (FxHash: the ids are the server's own counter, and every frame sent
+    /// looks its connection up here).
+    conns: FxHashMap<ConnId, Conn>,
     /// Connections the server closed during the current input: forgotten once it is handled.
     reap: Vec<ConnId>,
     /// Connections with market-data streams waiting for a STREAM_RESET.
     starved: Vec<ConnId>,
     last_token_sweep_ns: u64,
-    subs: HashMap<(Channel, Option<SymbolId>), Vec<ConnId>>,
+    subs: FxHashMap<(Channel, Option<SymbolId>), Vec<ConnId>>,
     market_data: Vec<SymbolMarketData>,
     default_balances: Vec<(AssetId, Amount)>,
     anonymous_count: u64,
@@ -227,6 +231,8 @@ pub struct Core {
     candle_subs: HashMap<(SymbolId, market::Interval), Vec<ConnId>>,
     /// A reused buffer for rendering messages.
     scratch: String,
+    /// The capacity [`Core::render_owned`] gives a message (grows to the largest seen).
+    owned_capacity: usize,
     /// Which symbols' books the current command changed (reused).
     touched_symbols: Vec<bool>,
     /// Phantom fills fabricated so far (for their ids).
@@ -292,11 +298,11 @@ impl Core {
                     .resume_max_age_s
                     .saturating_mul(1_000_000_000),
             ),
-            conns: HashMap::new(),
+            conns: FxHashMap::default(),
             reap: Vec::new(),
             starved: Vec::new(),
             last_token_sweep_ns: 0,
-            subs: HashMap::new(),
+            subs: FxHashMap::default(),
             market_data,
             default_balances,
             anonymous_count: 0,
@@ -315,6 +321,7 @@ impl Core {
             candles: market::Candles::new(config.exchange.candles.history_limit),
             candle_subs: HashMap::new(),
             scratch: String::with_capacity(1024),
+            owned_capacity: 256,
             touched_symbols: Vec::new(),
             phantom_fills: 0,
         };
@@ -790,7 +797,7 @@ impl Core {
         }
         let mut plain: Option<Arc<str>> = None;
         if info.resume.is_some() {
-            let body = self.render(|s| write(s, None));
+            let body = self.render_shared(|s| write(s, None));
             if let Some(buffer) = self
                 .accounts
                 .get_mut(account.0 as usize)
@@ -807,9 +814,10 @@ impl Core {
         let Some(info) = self.accounts.get(account.0 as usize) else {
             return;
         };
-        if info.conns.is_empty() {
-            return;
-        }
+        let with_rid = |conn: ConnId| matches!(direct, Some((d, Some(_))) if d == conn);
+        // How many connections get the copy without a request id: one alone gets its own
+        // allocation (stamped in place by its writer); several share one.
+        let plain_readers = info.conns.iter().filter(|&&c| !with_rid(c)).count();
         // By index: the list cannot change while events are routed, and a copy of it per event
         // would cost an allocation on the engine thread's hottest path.
         for k in 0..info.conns.len() {
@@ -821,33 +829,43 @@ impl Core {
             else {
                 break;
             };
-            match direct {
+            let body = match direct {
                 Some((d, rid)) if d == conn && rid.is_some() => {
-                    let body = self.render(|s| write(s, rid));
-                    self.send(conn, Frame::private(msg_type, body));
+                    FrameBody::Owned(self.render_owned(|s| write(s, rid)))
                 }
-                _ => {
-                    let body = match &plain {
-                        Some(body) => body.clone(),
-                        None => {
-                            let body = self.render(|s| write(s, None));
-                            plain = Some(body.clone());
-                            body
-                        }
-                    };
-                    self.send(conn, Frame::private(msg_type, body));
-                }
-            }
+                _ => match &plain {
+                    Some(body) => FrameBody::Shared(body.clone()),
+                    None if plain_readers == 1 => {
+                        FrameBody::Owned(self.render_owned(|s| write(s, None)))
+                    }
+                    None => {
+                        let body = self.render_shared(|s| write(s, None));
+                        plain = Some(body.clone());
+                        FrameBody::Shared(body)
+                    }
+                },
+            };
+            self.send(conn, Frame::private(msg_type, body));
         }
     }
 
     /// Renders a message in the reused scratch buffer and shares it.
-    fn render(&mut self, write: impl FnOnce(&mut String)) -> Arc<str> {
+    fn render_shared(&mut self, write: impl FnOnce(&mut String)) -> Arc<str> {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         write(&mut scratch);
         let body: Arc<str> = Arc::from(scratch.as_str());
         self.scratch = scratch;
+        body
+    }
+
+    /// Renders a message for one connection into its own buffer, with room for its `seq`: sized
+    /// from the largest such message so far, so it is written once and never copied.
+    fn render_owned(&mut self, write: impl FnOnce(&mut String)) -> String {
+        let mut body = String::with_capacity(self.owned_capacity);
+        write(&mut body);
+        let wanted = (body.len() + protocol::SEQ_ROOM).min(OWNED_CAPACITY_MAX);
+        self.owned_capacity = self.owned_capacity.max(wanted);
         body
     }
 
@@ -866,6 +884,13 @@ impl Core {
             return;
         };
         if list.is_empty() {
+            return;
+        }
+        if let [conn] = list[..] {
+            // One subscriber: the body is its own, stamped in place by its writer.
+            if !self.take_reset(conn, channel, symbol) {
+                self.send(conn, Frame::market(msg_type, channel, body));
+            }
             return;
         }
         let list = list.clone();
@@ -915,7 +940,7 @@ impl Core {
             Some(self.catalog.symbol_name(symbol)),
             reason,
         );
-        self.send(conn, Frame::market("STREAM_RESET", channel, s.into()));
+        self.send(conn, Frame::market("STREAM_RESET", channel, s));
         self.send_stream_start(conn, channel, symbol, None);
     }
 
@@ -1701,17 +1726,17 @@ impl Core {
                     checksum,
                     ts,
                 );
-                self.send(conn, Frame::market("ORDERBOOK_SNAPSHOT", channel, s.into()));
+                self.send(conn, Frame::market("ORDERBOOK_SNAPSHOT", channel, s));
             }
             Channel::Orderbook => {
                 let book = self.engine.depth(symbol, ORDERBOOK_PICTURE_LEVELS);
                 let checksum = self.checksum(symbol, &book);
                 msg::orderbook_picture(&mut s, &self.catalog, symbol, &book, checksum, ts);
-                self.send(conn, Frame::market("ORDERBOOK_UPDATE", channel, s.into()));
+                self.send(conn, Frame::market("ORDERBOOK_UPDATE", channel, s));
             }
             Channel::Ticker => {
                 let body = self.ticker_body(symbol, ts, false);
-                self.send(conn, Frame::market("MARKET_DATA", channel, body.into()));
+                self.send(conn, Frame::market("MARKET_DATA", channel, body));
             }
             Channel::Trades | Channel::Candles | Channel::Heartbeat => {}
         }
@@ -2501,6 +2526,8 @@ fn symbol_of_body(catalog: &Catalog, body: &str) -> Option<SymbolId> {
 }
 
 /// How often [`Input::Housekeeping`] comes.
+/// The most capacity [`Core::render_owned`] reserves up front; longer messages grow their buffer.
+const OWNED_CAPACITY_MAX: usize = 4096;
 const HOUSEKEEPING_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Queue slots kept for answers and private events when market data is dropped for a slow

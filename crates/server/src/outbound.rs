@@ -4,12 +4,62 @@ use std::sync::Arc;
 
 use protocol::Channel;
 
-/// A message for one connection: a JSON object body without `seq` (shared between subscribers
-/// for market data), and what the writer and the fault layer need to know about it.
+/// A message for one connection: a JSON object body without `seq`, and what the writer and the
+/// fault layer need to know about it.
 #[derive(Clone, Debug)]
 pub struct Frame {
-    pub body: Arc<str>,
+    pub body: FrameBody,
     pub meta: FrameMeta,
+}
+
+/// A frame's JSON text, without `seq`.
+///
+/// Owned when one connection gets it: the writer then stamps `seq` into it in place and hands
+/// the same allocation to the socket. Shared when several connections (market data) or the
+/// resume buffer hold it: each writer stamps a copy.
+#[derive(Clone, Debug)]
+pub enum FrameBody {
+    Owned(String),
+    Shared(Arc<str>),
+}
+
+impl FrameBody {
+    /// The text, shared: an owned body moves into a new shared allocation.
+    pub fn into_shared(self) -> Arc<str> {
+        match self {
+            FrameBody::Owned(text) => text.into(),
+            FrameBody::Shared(text) => text,
+        }
+    }
+}
+
+impl std::ops::Deref for FrameBody {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            FrameBody::Owned(text) => text,
+            FrameBody::Shared(text) => text,
+        }
+    }
+}
+
+impl From<String> for FrameBody {
+    fn from(text: String) -> Self {
+        FrameBody::Owned(text)
+    }
+}
+
+impl From<&str> for FrameBody {
+    fn from(text: &str) -> Self {
+        FrameBody::Owned(text.to_owned())
+    }
+}
+
+impl From<Arc<str>> for FrameBody {
+    fn from(text: Arc<str>) -> Self {
+        FrameBody::Shared(text)
+    }
 }
 
 /// The frame's type and stream, so that faults and slow-consumer handling can aim at it.
@@ -23,7 +73,7 @@ pub struct FrameMeta {
 
 impl Frame {
     /// A frame for a direct answer or private event.
-    pub fn private(msg_type: &'static str, body: impl Into<Arc<str>>) -> Frame {
+    pub fn private(msg_type: &'static str, body: impl Into<FrameBody>) -> Frame {
         Frame {
             body: body.into(),
             meta: FrameMeta {
@@ -34,9 +84,9 @@ impl Frame {
     }
 
     /// A market-data frame of a channel.
-    pub fn market(msg_type: &'static str, channel: Channel, body: Arc<str>) -> Frame {
+    pub fn market(msg_type: &'static str, channel: Channel, body: impl Into<FrameBody>) -> Frame {
         Frame {
-            body,
+            body: body.into(),
             meta: FrameMeta {
                 msg_type,
                 channel: Some(channel),
