@@ -200,21 +200,41 @@ impl FrameWriter {
     }
 
     fn order_at(&mut self, side: Side, price_ticks: i64, time_in_force: &str) -> (u64, Message) {
-        use std::fmt::Write as _;
         let id = self.take_request_id();
-        // Writing into a BytesMut cannot fail.
-        let _ = write!(
-            self.buf,
-            "{{\"type\":\"PLACE_ORDER\",\"request_id\":{id},\"symbol\":\"{}\",\"side\":\"{}\",\
-             \"order_type\":\"LIMIT\",\"price\":\"{}.{:02}\",\"quantity\":\"{}\",\
-             \"time_in_force\":\"{time_in_force}\",\"client_order_id\":\"lg-{}-{id}\"}}",
-            self.spec.symbol,
-            side.as_str(),
-            price_ticks / 100,
-            price_ticks % 100,
-            self.spec.quantity,
-            self.connection,
+        let cents = (price_ticks % 100).unsigned_abs();
+        let (mut number, mut units, mut hundredths, mut connection, mut again) = (
+            itoa::Buffer::new(),
+            itoa::Buffer::new(),
+            itoa::Buffer::new(),
+            itoa::Buffer::new(),
+            itoa::Buffer::new(),
         );
+        // Piece by piece rather than through `fmt`: this runs for every order the load
+        // generator sends, beside the server on the same cores.
+        let pieces: [&[u8]; 19] = [
+            b"{\"type\":\"PLACE_ORDER\",\"request_id\":",
+            number.format(id).as_bytes(),
+            b",\"symbol\":\"",
+            self.spec.symbol.as_bytes(),
+            b"\",\"side\":\"",
+            side.as_str().as_bytes(),
+            b"\",\"order_type\":\"LIMIT\",\"price\":\"",
+            units.format(price_ticks / 100).as_bytes(),
+            if cents < 10 { b".0" } else { b"." },
+            hundredths.format(cents).as_bytes(),
+            b"\",\"quantity\":\"",
+            self.spec.quantity.as_bytes(),
+            b"\",\"time_in_force\":\"",
+            time_in_force.as_bytes(),
+            b"\",\"client_order_id\":\"lg-",
+            connection.format(self.connection).as_bytes(),
+            b"-",
+            again.format(id).as_bytes(),
+            b"\"}",
+        ];
+        for piece in pieces {
+            self.buf.extend_from_slice(piece);
+        }
         (id, self.take_frame())
     }
 
@@ -256,8 +276,8 @@ static REQUEST_ID_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(
 pub(crate) fn frame_type(text: &str) -> Option<&str> {
     let rest = after_key(text, &TYPE_KEY)?;
     let rest = rest.strip_prefix('"')?;
-    let end = rest.find('"')?;
-    Some(&rest[..end])
+    let end = memchr::memchr(b'"', rest.as_bytes())?;
+    rest.get(..end)
 }
 
 /// The first `"request_id"` of a frame, as a number (a quoted number is accepted too).
@@ -287,10 +307,10 @@ pub(crate) enum Outcome {
     Error,
 }
 
-/// If `text` is a direct answer (its type is `ack_type`, ORDER_REJECT or ERROR and it carries a
-/// request id), that id and the outcome.
-pub(crate) fn answer(text: &str, ack_type: &str) -> Option<(u64, Outcome)> {
-    let outcome = match frame_type(text)? {
+/// If `text`, a frame of type `frame_type`, is a direct answer (its type is `ack_type`,
+/// ORDER_REJECT or ERROR and it carries a request id): that id and the outcome.
+fn answer_of_type(text: &str, frame_type: &str, ack_type: &str) -> Option<(u64, Outcome)> {
+    let outcome = match frame_type {
         t if t == ack_type => Outcome::Ack,
         "ORDER_REJECT" => Outcome::Reject,
         "ERROR" => Outcome::Error,
@@ -364,17 +384,19 @@ impl OrderCounts {
         ack_type: &str,
     ) -> Received {
         match frame {
-            Some(Ok(Message::Text(text))) => match answer(&text, ack_type) {
-                Some((id, outcome)) => Received::Answer(id, outcome),
-                None => {
-                    if frame_type(&text).is_none() {
-                        self.malformed += 1;
-                    } else {
+            Some(Ok(Message::Text(text))) => {
+                let Some(kind) = frame_type(&text) else {
+                    self.malformed += 1;
+                    return Received::Other;
+                };
+                match answer_of_type(&text, kind, ack_type) {
+                    Some((id, outcome)) => Received::Answer(id, outcome),
+                    None => {
                         self.other_frames += 1;
+                        Received::Other
                     }
-                    Received::Other
                 }
-            },
+            }
             Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
                 self.disconnects += 1;
                 Received::Closed
@@ -743,6 +765,10 @@ pub(crate) async fn measure_orders(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn answer(text: &str, ack_type: &str) -> Option<(u64, Outcome)> {
+        answer_of_type(text, frame_type(text)?, ack_type)
+    }
 
     #[test]
     fn request_id_is_found_without_parsing() {
