@@ -94,6 +94,19 @@ pub fn write_scaled(negative: bool, magnitude: u128, scale: u32, out: &mut Strin
     if negative && magnitude != 0 {
         out.push('-');
     }
+    // Prices, quantities and most amounts fit 64 bits at a scale of at most 18: 64-bit division
+    // by a tabled power of ten, and the fraction written with its padding in one go.
+    if let (Ok(small), Some(&unit)) = (u64::try_from(magnitude), POW10_U64.get(scale as usize)) {
+        let mut digits = itoa::Buffer::new();
+        out.push_str(digits.format(small / unit));
+        if scale > 0 {
+            out.push('.');
+            // `unit + fraction` has `scale + 1` digits: a 1, then the fraction zero-padded.
+            // It fits: unit <= 10^18 and fraction < unit.
+            out.push_str(digits.format(unit + small % unit).get(1..).unwrap_or_default());
+        }
+        return;
+    }
     let (int, frac) = split_scaled(magnitude, scale);
     push_digits(int, out);
     if scale > 0 {
@@ -109,6 +122,17 @@ pub fn write_scaled(negative: bool, magnitude: u128, scale: u32, out: &mut Strin
         out.push_str(frac);
     }
 }
+
+/// 10^0 to 10^18: the powers of ten whose doubles still fit a u64.
+const POW10_U64: [u64; 19] = {
+    let mut table = [1u64; 19];
+    let mut i = 1;
+    while i < table.len() {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
 
 /// `magnitude` split at `scale` decimals: (integer part, fractional part).
 fn split_scaled(magnitude: u128, scale: u32) -> (u128, u128) {

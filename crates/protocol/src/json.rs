@@ -16,8 +16,8 @@ impl<'a> ObjectWriter<'a> {
         ObjectWriter { out, first: true }
     }
 
-    // Inlined so that a constant key is copied with a few moves instead of a `memcpy` call:
-    // every field of every message passes here.
+    // Every field of every message passes through these small methods: they are always inlined,
+    // so that a constant key or value is copied with a few moves instead of a `memcpy` call.
     #[inline(always)]
     fn key(&mut self, key: &str) {
         if !self.first {
@@ -30,7 +30,7 @@ impl<'a> ObjectWriter<'a> {
     }
 
     /// A string field (escaped).
-    #[inline]
+    #[inline(always)]
     pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
         self.key(key);
         write_escaped(value, self.out);
@@ -39,7 +39,7 @@ impl<'a> ObjectWriter<'a> {
 
     /// A string field whose value the closure writes (it must not need escaping: digits, dots,
     /// upper-case names).
-    #[inline]
+    #[inline(always)]
     pub fn str_with(&mut self, key: &str, write: impl FnOnce(&mut String)) -> &mut Self {
         self.key(key);
         self.out.push('"');
@@ -49,7 +49,7 @@ impl<'a> ObjectWriter<'a> {
     }
 
     /// An optional string field: `null` when absent.
-    #[inline]
+    #[inline(always)]
     pub fn opt_str(&mut self, key: &str, value: Option<&str>) -> &mut Self {
         match value {
             Some(v) => self.str(key, v),
@@ -58,7 +58,7 @@ impl<'a> ObjectWriter<'a> {
     }
 
     /// An unsigned integer field.
-    #[inline]
+    #[inline(always)]
     pub fn u64(&mut self, key: &str, value: u64) -> &mut Self {
         self.key(key);
         self.out.push_str(itoa::Buffer::new().format(value));
@@ -66,7 +66,7 @@ impl<'a> ObjectWriter<'a> {
     }
 
     /// An unsigned integer field written as a string (ids: `"order_id":"42"`).
-    #[inline]
+    #[inline(always)]
     pub fn u64_str(&mut self, key: &str, value: u64) -> &mut Self {
         self.key(key);
         self.out.push('"');
@@ -76,7 +76,7 @@ impl<'a> ObjectWriter<'a> {
     }
 
     /// A signed integer field.
-    #[inline]
+    #[inline(always)]
     pub fn i64(&mut self, key: &str, value: i64) -> &mut Self {
         self.key(key);
         if value < 0 {
@@ -88,13 +88,13 @@ impl<'a> ObjectWriter<'a> {
     }
 
     /// A boolean field.
-    #[inline]
+    #[inline(always)]
     pub fn bool(&mut self, key: &str, value: bool) -> &mut Self {
         self.raw(key, if value { "true" } else { "false" })
     }
 
     /// A field whose value is already JSON text.
-    #[inline]
+    #[inline(always)]
     pub fn raw(&mut self, key: &str, json: &str) -> &mut Self {
         self.key(key);
         self.out.push_str(json);
@@ -102,7 +102,7 @@ impl<'a> ObjectWriter<'a> {
     }
 
     /// A field whose JSON value the closure writes.
-    #[inline]
+    #[inline(always)]
     pub fn with(&mut self, key: &str, write: impl FnOnce(&mut String)) -> &mut Self {
         self.key(key);
         write(self.out);
@@ -116,14 +116,21 @@ impl<'a> ObjectWriter<'a> {
 }
 
 /// Appends `s` as a JSON string literal.
-#[inline]
+#[inline(always)]
 pub fn write_escaped(s: &str, out: &mut String) {
-    out.push('"');
-    if !needs_escape(s.as_bytes()) {
+    if needs_escape(s.as_bytes()) {
+        write_escaped_slowly(s, out);
+    } else {
+        out.push('"');
         out.push_str(s);
         out.push('"');
-        return;
     }
+}
+
+/// [`write_escaped`] for a string that has something to escape.
+#[cold]
+fn write_escaped_slowly(s: &str, out: &mut String) {
+    out.push('"');
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
