@@ -103,7 +103,12 @@ pub fn write_scaled(negative: bool, magnitude: u128, scale: u32, out: &mut Strin
             out.push('.');
             // `unit + fraction` has `scale + 1` digits: a 1, then the fraction zero-padded.
             // It fits: unit <= 10^18 and fraction < unit.
-            out.push_str(digits.format(unit + small % unit).get(1..).unwrap_or_default());
+            out.push_str(
+                digits
+                    .format(unit + small % unit)
+                    .get(1..)
+                    .unwrap_or_default(),
+            );
         }
         return;
     }

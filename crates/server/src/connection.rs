@@ -447,6 +447,8 @@ impl Link {
     /// brings many frames, and each trip costs a poll of every other branch and a clock read.
     /// With the fault layer on, every frame takes the loop (it may pause reading).
     async fn on_incoming_burst(&mut self, first: Option<Result<Message, axum::Error>>) -> Step {
+        // One clock read for the burst: its frames were all read off the socket at once.
+        self.last_heard = Instant::now();
         let mut step = self.on_incoming(first).await;
         for _ in 0..READ_BURST {
             if !matches!(step, Step::Continue) || self.faults.is_some() {
@@ -477,7 +479,6 @@ impl Link {
                 return Step::Close(1009, "message too large");
             }
         };
-        self.last_heard = Instant::now();
         self.frames_in += 1;
         self.handle
             .frames_in
@@ -507,7 +508,7 @@ impl Link {
 
     async fn on_text(&mut self, text: &str) -> Step {
         let limit = self.ctx.config.server.limits.max_messages_per_second;
-        // `last_heard` is this frame's arrival: one clock read per frame serves both.
+        // `last_heard` is this frame's arrival (its burst's): one clock read serves both.
         if self.last_heard.duration_since(self.rate_window_start) >= Duration::from_secs(1) {
             self.rate_window_start = self.last_heard;
             self.rate_count = 0;
