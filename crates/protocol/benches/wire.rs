@@ -5,7 +5,8 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use engine::flow::MixedFlow;
 use engine::Event;
 use exchange_protocol::request::parse_request;
@@ -17,7 +18,7 @@ const COMMANDS: u64 = 20_000;
 /// Events of each kind rendered per iteration.
 const EVENTS: usize = 1_000;
 
-fn render(c: &mut Criterion) {
+fn wire(c: &mut Criterion) {
     let (mut engine, mut flow) = MixedFlow::new(SEED);
     let catalog = Catalog::from_engine(&engine);
     let (mut accepted, mut fills, mut balances) = (Vec::new(), Vec::new(), Vec::new());
@@ -40,36 +41,14 @@ fn render(c: &mut Criterion) {
     balances.truncate(EVENTS);
     let rid = RequestId("12345".into());
     let mut group = c.benchmark_group("render");
-    let mut text = String::with_capacity(1024);
-    group.throughput(Throughput::Elements(accepted.len() as u64));
-    group.bench_function("order_ack", |b| {
-        b.iter(|| {
-            for e in &accepted {
-                text.clear();
-                messages::order_ack(&mut text, Some(&rid), &catalog, &e.order, e.account_seq);
-                black_box(&text);
-            }
-        })
+    render_each(&mut group, "order_ack", &accepted, |text, e| {
+        messages::order_ack(text, Some(&rid), &catalog, &e.order, e.account_seq)
     });
-    group.throughput(Throughput::Elements(fills.len() as u64));
-    group.bench_function("order_fill", |b| {
-        b.iter(|| {
-            for f in &fills {
-                text.clear();
-                messages::order_fill(&mut text, &catalog, f);
-                black_box(&text);
-            }
-        })
+    render_each(&mut group, "order_fill", &fills, |text, f| {
+        messages::order_fill(text, &catalog, f)
     });
-    group.throughput(Throughput::Elements(balances.len() as u64));
-    group.bench_function("balance_update", |b| {
-        b.iter(|| {
-            for e in &balances {
-                text.clear();
-                messages::balance_changed(&mut text, &catalog, e, 1_764_000_000_000_000_000);
-                black_box(&text);
-            }
-        })
+    render_each(&mut group, "balance_update", &balances, |text, e| {
+        messages::balance_changed(text, &catalog, e, 1_764_000_000_000_000_000)
     });
     group.finish();
 
@@ -82,5 +61,25 @@ fn render(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, render);
+/// Benchmarks rendering every one of `events` into a reused buffer, as the engine thread does.
+fn render_each<T>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    events: &[T],
+    render: impl Fn(&mut String, &T),
+) {
+    let mut text = String::with_capacity(1024);
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            for event in events {
+                text.clear();
+                render(&mut text, event);
+                black_box(&text);
+            }
+        })
+    });
+}
+
+criterion_group!(benches, wire);
 criterion_main!(benches);

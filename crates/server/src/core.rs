@@ -7,8 +7,6 @@
 //! a connection that cannot take them is disconnected, and its client resumes.
 
 use std::collections::{BTreeMap, HashMap};
-
-use rustc_hash::FxHashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -23,6 +21,7 @@ use protocol::request::StatusFilter;
 use protocol::{Catalog, Channel, ErrorCode, Request, RequestId, RequestKind};
 use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
+use rustc_hash::FxHashMap;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{Config, SlowConsumerAction};
