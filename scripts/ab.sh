@@ -10,6 +10,7 @@
 # /usr/bin/time). CPU per order is far steadier than the rate: it does not depend on how the host
 # shares its cores at that moment. Then the medians per build.
 set -u
+[ -x /usr/bin/time ] || { echo "needs /usr/bin/time (Debian: apt-get install time)"; exit 1; }
 rounds=$1
 shift
 client=${CLIENT:-$1}
@@ -21,7 +22,10 @@ for _ in $(seq "$rounds"); do
         port=$((port + 1))
         "$server" --port $port --config "$config" > /dev/null 2>&1 &
         pid=$!
-        sleep 0.7
+        for _ in $(seq 50); do
+            python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/api/v1/health', timeout=1)" 2> /dev/null && break
+            sleep 0.1
+        done
         before=$(awk '{print $14 + $15}' /proc/$pid/stat)
         /usr/bin/time -f "%U %S" -o "$results.time" "$client" bench pipeline \
             --url ws://127.0.0.1:$port/ws --connections 100 --duration 5 --json 2> /dev/null |
@@ -35,7 +39,8 @@ server, before, after, report, times = sys.argv[1:]
 d = json.load(open(report))
 n = max(1, d["completed"])
 tick = os.sysconf("SC_CLK_TCK")
-client = sum(float(x) for x in open(times).read().split()[:2])
+# The last line: GNU time puts "Command exited with non-zero status N" first when it fails.
+client = sum(float(x) for x in open(times).read().splitlines()[-1].split()[:2])
 print(server, int(d["orders_per_s"]), round((int(after) - int(before)) / tick / n * 1e6, 2),
       round(client / n * 1e6, 2))
 EOF

@@ -34,8 +34,9 @@ pub fn splice_seq(seq: u64, body: &str, out: &mut String) {
 }
 
 /// Puts `"seq":N` first in a message body (a JSON object, `{...}`) in place: the frame a
-/// connection sends, made without a second buffer when the body is the connection's own. Renderers
-/// leave [`SEQ_ROOM`] bytes of spare capacity so that this never reallocates.
+/// connection sends, made without a second buffer when the body is the connection's own. A body
+/// rendered with [`SEQ_ROOM`] bytes of spare capacity (the private events) is never reallocated;
+/// others may be, once.
 pub fn stamp_seq(seq: u64, body: &mut String) {
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(seq);

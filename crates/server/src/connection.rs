@@ -447,7 +447,8 @@ impl Link {
     /// brings many frames, and each trip costs a poll of every other branch and a clock read.
     /// With the fault layer on, every frame takes the loop (it may pause reading).
     async fn on_incoming_burst(&mut self, first: Option<Result<Message, axum::Error>>) -> Step {
-        // One clock read for the burst: its frames were all read off the socket at once.
+        // One clock read for the burst: the frames handled in it count as arriving together (the
+        // rate limiter's window may turn a burst late, which only errs on the strict side).
         self.last_heard = Instant::now();
         let mut step = self.on_incoming(first).await;
         for _ in 0..READ_BURST {

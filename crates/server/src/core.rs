@@ -230,7 +230,8 @@ pub struct Core {
     candle_subs: HashMap<(SymbolId, market::Interval), Vec<ConnId>>,
     /// A reused buffer for rendering messages.
     scratch: String,
-    /// The capacity [`Core::render_owned`] gives a message (grows to the largest seen).
+    /// The capacity [`Core::render_owned`] gives a message: grows to the largest seen, not
+    /// counting the request id a client chose (a long one must not inflate every later frame).
     owned_capacity: usize,
     /// Which symbols' books the current command changed (reused).
     touched_symbols: Vec<bool>,
@@ -830,12 +831,13 @@ impl Core {
             };
             let body = match direct {
                 Some((d, rid)) if d == conn && rid.is_some() => {
-                    FrameBody::Owned(self.render_owned(|s| write(s, rid)))
+                    let rid_len = rid.map_or(0, |r| r.as_json().len());
+                    FrameBody::Owned(self.render_owned(rid_len, |s| write(s, rid)))
                 }
                 _ => match &plain {
                     Some(body) => FrameBody::Shared(body.clone()),
                     None if plain_readers == 1 => {
-                        FrameBody::Owned(self.render_owned(|s| write(s, None)))
+                        FrameBody::Owned(self.render_owned(0, |s| write(s, None)))
                     }
                     None => {
                         let body = self.render_shared(|s| write(s, None));
@@ -859,11 +861,13 @@ impl Core {
     }
 
     /// Renders a message for one connection into its own buffer, with room for its `seq`: sized
-    /// from the largest such message so far, so it is written once and never copied.
-    fn render_owned(&mut self, write: impl FnOnce(&mut String)) -> String {
+    /// from the largest such message so far, so it is written once and never copied. `rid_len`
+    /// is the length of the request id in it, which does not count towards later sizes.
+    fn render_owned(&mut self, rid_len: usize, write: impl FnOnce(&mut String)) -> String {
         let mut body = String::with_capacity(self.owned_capacity);
         write(&mut body);
-        let wanted = (body.len() + protocol::SEQ_ROOM).min(OWNED_CAPACITY_MAX);
+        let own_len = body.len().saturating_sub(rid_len);
+        let wanted = (own_len + protocol::SEQ_ROOM).min(OWNED_CAPACITY_MAX);
         self.owned_capacity = self.owned_capacity.max(wanted);
         body
     }
@@ -2524,9 +2528,9 @@ fn symbol_of_body(catalog: &Catalog, body: &str) -> Option<SymbolId> {
     catalog.symbol_id(v.get("symbol")?.as_str()?)
 }
 
-/// How often [`Input::Housekeeping`] comes.
 /// The most capacity [`Core::render_owned`] reserves up front; longer messages grow their buffer.
-const OWNED_CAPACITY_MAX: usize = 4096;
+const OWNED_CAPACITY_MAX: usize = 2048;
+/// How often [`Input::Housekeeping`] comes.
 const HOUSEKEEPING_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Queue slots kept for answers and private events when market data is dropped for a slow
