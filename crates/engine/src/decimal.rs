@@ -113,14 +113,11 @@ pub fn write_scaled(negative: bool, magnitude: u128, scale: u32, out: &mut Strin
         return;
     }
     let (int, frac) = split_scaled(magnitude, scale);
-    push_digits(int, out);
+    let mut buffer = itoa::Buffer::new();
+    out.push_str(digits(&mut buffer, int));
     if scale > 0 {
         out.push('.');
-        let mut digits = itoa::Buffer::new();
-        let frac = match u64::try_from(frac) {
-            Ok(small) => digits.format(small),
-            Err(_) => digits.format(frac),
-        };
+        let frac = digits(&mut buffer, frac);
         for _ in frac.len()..scale as usize {
             out.push('0');
         }
@@ -141,10 +138,6 @@ const POW10_U64: [u64; 19] = {
 
 /// `magnitude` split at `scale` decimals: (integer part, fractional part).
 fn split_scaled(magnitude: u128, scale: u32) -> (u128, u128) {
-    // Prices, quantities and most amounts fit 64 bits, whose division is far cheaper.
-    if let (Ok(small), Some(unit)) = (u64::try_from(magnitude), 10u64.checked_pow(scale)) {
-        return (u128::from(small / unit), u128::from(small % unit));
-    }
     match 10u128.checked_pow(scale) {
         Some(unit) => (magnitude / unit, magnitude % unit),
         // 10^scale exceeds every u128: all of it is fraction.
@@ -152,12 +145,11 @@ fn split_scaled(magnitude: u128, scale: u32) -> (u128, u128) {
     }
 }
 
-/// Appends the decimal digits of `value`.
-fn push_digits(value: u128, out: &mut String) {
-    let mut digits = itoa::Buffer::new();
+/// The decimal digits of `value`, formatted in 64 bits when it fits (far cheaper than 128).
+fn digits(buffer: &mut itoa::Buffer, value: u128) -> &str {
     match u64::try_from(value) {
-        Ok(small) => out.push_str(digits.format(small)),
-        Err(_) => out.push_str(digits.format(value)),
+        Ok(small) => buffer.format(small),
+        Err(_) => buffer.format(value),
     }
 }
 

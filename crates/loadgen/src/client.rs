@@ -202,18 +202,18 @@ impl FrameWriter {
     fn order_at(&mut self, side: Side, price_ticks: i64, time_in_force: &str) -> (u64, Message) {
         let id = self.take_request_id();
         let cents = (price_ticks % 100).unsigned_abs();
-        let (mut number, mut units, mut hundredths, mut connection, mut again) = (
-            itoa::Buffer::new(),
+        let (mut number, mut units, mut hundredths, mut connection) = (
             itoa::Buffer::new(),
             itoa::Buffer::new(),
             itoa::Buffer::new(),
             itoa::Buffer::new(),
         );
+        let id_text = number.format(id).as_bytes();
         // Piece by piece rather than through `fmt`: this runs for every order the load
         // generator sends, beside the server on the same cores.
         let pieces: [&[u8]; 19] = [
             b"{\"type\":\"PLACE_ORDER\",\"request_id\":",
-            number.format(id).as_bytes(),
+            id_text,
             b",\"symbol\":\"",
             self.spec.symbol.as_bytes(),
             b"\",\"side\":\"",
@@ -229,7 +229,7 @@ impl FrameWriter {
             b"\",\"client_order_id\":\"lg-",
             connection.format(self.connection).as_bytes(),
             b"-",
-            again.format(id).as_bytes(),
+            id_text,
             b"\"}",
         ];
         for piece in pieces {

@@ -850,7 +850,6 @@ impl Link {
     }
 }
 
-/// Sleeps until `wake`, or forever without one.
 /// Hands `input` to the engine thread (waiting for room in its queue); the connection ends with
 /// 1011 when the engine has stopped.
 async fn to_engine(inputs: &mpsc::Sender<Input>, input: Input) -> Step {
@@ -860,6 +859,7 @@ async fn to_engine(inputs: &mpsc::Sender<Input>, input: Input) -> Step {
     }
 }
 
+/// Sleeps until `wake`, or forever without one.
 async fn sleep_until(wake: Option<tokio::time::Instant>) {
     match wake {
         Some(at) => tokio::time::sleep_until(at).await,

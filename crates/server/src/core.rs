@@ -715,9 +715,10 @@ impl Core {
     /// Drops a market-data frame for a slow consumer and remembers that its stream needs a
     /// STREAM_RESET and a fresh start when there is room again.
     fn drop_market_frame(&mut self, conn: ConnId, frame: &Frame) {
-        let (Some(channel), Some(symbol)) =
-            (frame.meta.channel, symbol_of_frame(&self.catalog, frame))
-        else {
+        let (Some(channel), Some(symbol)) = (
+            frame.meta.channel,
+            symbol_of_body(&self.catalog, &frame.body),
+        ) else {
             return;
         };
         let Some(c) = self.conns.get_mut(&conn) else {
@@ -830,10 +831,9 @@ impl Core {
                 break;
             };
             let body = match direct {
-                Some((d, rid)) if d == conn && rid.is_some() => {
-                    let rid_len = rid.map_or(0, |r| r.as_json().len());
-                    FrameBody::Owned(self.render_owned(rid_len, |s| write(s, rid)))
-                }
+                Some((d, Some(rid))) if d == conn => FrameBody::Owned(
+                    self.render_owned(rid.as_json().len(), |s| write(s, Some(rid))),
+                ),
                 _ => match &plain {
                     Some(body) => FrameBody::Shared(body.clone()),
                     None if plain_readers == 1 => {
@@ -2517,12 +2517,7 @@ fn truncate_depth(mut depth: Depth, levels: usize) -> Depth {
     depth
 }
 
-/// The symbol a market-data frame is about, read back from its body (only on the slow path).
-fn symbol_of_frame(catalog: &Catalog, frame: &Frame) -> Option<SymbolId> {
-    symbol_of_body(catalog, &frame.body)
-}
-
-/// The symbol a message body names.
+/// The symbol a market-data message is about, read back from its body (only on slow paths).
 fn symbol_of_body(catalog: &Catalog, body: &str) -> Option<SymbolId> {
     let v: serde_json::Value = serde_json::from_str(body).ok()?;
     catalog.symbol_id(v.get("symbol")?.as_str()?)

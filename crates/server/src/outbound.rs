@@ -50,12 +50,6 @@ impl From<String> for FrameBody {
     }
 }
 
-impl From<&str> for FrameBody {
-    fn from(text: &str) -> Self {
-        FrameBody::Owned(text.to_owned())
-    }
-}
-
 impl From<Arc<str>> for FrameBody {
     fn from(text: Arc<str>) -> Self {
         FrameBody::Shared(text)
