@@ -4,7 +4,8 @@ use thiserror::Error;
 
 use crate::types::{OrderId, OrderStatus};
 
-/// A refusal, with a stable upper-case code for the wire.
+/// A refusal. Each dialect maps it onto its own wire code (the native protocol's
+/// `ErrorCode::from_reject`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
 pub enum Reject {
     #[error("unknown symbol")]
@@ -39,28 +40,4 @@ pub enum Reject {
     InvalidAmend,
     #[error("amount too large")]
     Overflow,
-}
-
-impl Reject {
-    /// The stable wire code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Reject::UnknownSymbol => "UNKNOWN_SYMBOL",
-            Reject::UnknownAccount => "UNKNOWN_ACCOUNT",
-            Reject::UnknownAsset => "UNKNOWN_ASSET",
-            Reject::MissingPrice => "MISSING_PRICE",
-            Reject::InvalidQuantity => "INVALID_QUANTITY",
-            Reject::MinQuantity => "MIN_QUANTITY",
-            Reject::MaxQuantity => "MAX_QUANTITY",
-            Reject::MinNotional => "MIN_NOTIONAL",
-            Reject::InvalidPostOnly => "INVALID_POST_ONLY",
-            Reject::InsufficientFunds => "INSUFFICIENT_FUNDS",
-            Reject::DuplicateClientOrderId(_) => "DUPLICATE_CLIENT_ORDER_ID",
-            Reject::WouldTake => "WOULD_TAKE",
-            Reject::OrderNotFound => "ORDER_NOT_FOUND",
-            Reject::OrderClosed(_) => "ORDER_CLOSED",
-            Reject::InvalidAmend => "INVALID_AMEND",
-            Reject::Overflow => "OVERFLOW",
-        }
-    }
 }

@@ -43,29 +43,10 @@ use crate::engine::{Engine, EngineConfig};
 use crate::symbol::SymbolSpec;
 use crate::types::*;
 
-/// SplitMix64: tiny, fast, and good enough to draw an order flow.
-#[derive(Clone, Debug)]
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n > 0`), by multiply-shift (no modulo bias worth caring about here).
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-}
-
 /// A seeded generator of the mixed flow described in the module doc.
 #[derive(Clone, Debug)]
 pub struct MixedFlow {
-    rng: SplitMix64,
+    rng: seed::SplitMix64,
     accounts: Vec<AccountId>,
     /// Passive orders the flow placed, some since filled (dropped lazily when met).
     resting: Vec<(AccountId, OrderId)>,
@@ -126,7 +107,7 @@ impl MixedFlow {
             }
         }
         let mut flow = MixedFlow {
-            rng: SplitMix64(seed),
+            rng: seed::SplitMix64::new(seed),
             accounts,
             resting: Vec::with_capacity(4 * Self::TARGET_RESTING),
             touch: (Self::MID_TICKS, Self::MID_TICKS),

@@ -9,8 +9,10 @@
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use crate::book::NIL;
 use crate::types::Price;
+
+/// A slot holding no level.
+const NO_LEVEL: u32 = u32::MAX;
 
 /// The widest ladder, in prices (1 MiB of slots and 32 KiB of bitmap per side at most).
 pub(crate) const MAX_SPAN: usize = 1 << 18;
@@ -79,7 +81,7 @@ impl PriceIndex {
             None => self
                 .slot_of(price)
                 .and_then(|s| self.slots.get(s).copied())
-                .filter(|&l| l != NIL),
+                .filter(|&l| l != NO_LEVEL),
         }
     }
 
@@ -143,11 +145,11 @@ impl PriceIndex {
         let Some(slot) = self.slot_of(price) else {
             return;
         };
-        if self.slots.get(slot).is_none_or(|&l| l == NIL) {
+        if self.slots.get(slot).is_none_or(|&l| l == NO_LEVEL) {
             return;
         }
         if let Some(s) = self.slots.get_mut(slot) {
-            *s = NIL;
+            *s = NO_LEVEL;
         }
         if let Some(w) = self.bits.get_mut(slot / 64) {
             *w &= !(1 << (slot % 64));
@@ -177,7 +179,7 @@ impl PriceIndex {
             None if self.len == 0 => {}
             None => {
                 let _ = self.walk_slots(self.best, |s| {
-                    let level = self.slots.get(s).copied().unwrap_or(NIL);
+                    let level = self.slots.get(s).copied().unwrap_or(NO_LEVEL);
                     f(self.price_of(s), level)
                 });
             }
@@ -250,7 +252,7 @@ impl PriceIndex {
         let base = base.checked_sub(base.rem_euclid(64))?;
         let needed = usize::try_from(hi.checked_sub(base)?).ok()? + 1;
         let size = needed.max(room).next_multiple_of(64);
-        let mut slots = vec![NIL; size];
+        let mut slots = vec![NO_LEVEL; size];
         let mut bits = vec![0u64; size / 64];
         let mut best = None;
         let _ = self.walk_slots(self.best, |s| {

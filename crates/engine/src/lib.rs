@@ -12,6 +12,7 @@ pub mod decimal;
 pub mod engine;
 pub mod error;
 pub mod event;
+#[cfg(feature = "flow")]
 pub mod flow;
 mod history;
 mod ladder;

@@ -7,17 +7,10 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use seed::{fnv1a, splitmix64};
 
 use crate::mode::Mode;
 use crate::Direction;
-
-/// The SplitMix64 finaliser: a bijective, well-mixing function of one word.
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// Folds one word into a running key.
 fn fold(key: u64, word: u64) -> u64 {
@@ -26,12 +19,7 @@ fn fold(key: u64, word: u64) -> u64 {
 
 /// FNV-1a over the bytes of a string, then mixed: a stable hash of a connection key.
 fn hash_str(text: &str) -> u64 {
-    let mut hash = 0xCBF2_9CE4_8422_2325_u64;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01B3);
-    }
-    splitmix64(hash)
+    splitmix64(fnv1a(text))
 }
 
 /// The random stream of one connection: the seed, its connection key and the ordinal of this

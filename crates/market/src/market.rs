@@ -228,24 +228,9 @@ impl Market {
     }
 }
 
-/// A ChaCha stream for `name` under `seed`: `splitmix64(seed ^ fnv1a(name))`.
+/// A ChaCha stream for `name` under `seed` (see [`seed::derive_seed`]).
 pub fn stream(seed: u64, name: &str) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(splitmix64(seed ^ fnv1a(name)))
-}
-
-/// FNV-1a, 64 bits: a fixed, documented hash (std's `DefaultHasher` may change between releases).
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-/// SplitMix64's finaliser: spreads nearby inputs (seeds 1, 2, 3) over the whole range.
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    ChaCha8Rng::seed_from_u64(seed::derive_seed(seed, name))
 }
 
 #[cfg(test)]

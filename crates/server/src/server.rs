@@ -75,16 +75,7 @@ pub struct ExchangeServer {
     running: Option<Running>,
 }
 
-/// Derives a named stream's seed from the master seed (SplitMix64 over seed and name).
-pub fn derive_seed(master: u64, name: &str) -> u64 {
-    let mut x = master ^ 0x9E37_79B9_7F4A_7C15;
-    for b in name.bytes() {
-        x = (x ^ b as u64).wrapping_mul(0x100_0000_01B3);
-    }
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
+pub use seed::derive_seed;
 
 #[derive(Clone)]
 struct AppState {
