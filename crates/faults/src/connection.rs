@@ -4,15 +4,15 @@
 
 use std::sync::Arc;
 
+use crate::context::{context, Context};
 use crate::exchange::{EventMeta, EventVerdict, ExchangeStage, HeldEvent, RequestVerdict};
 use crate::filter::{DirectionFilter, Target};
-use crate::injector::Shared;
 use crate::mode::Mode;
 use crate::modes::trigger::{Trigger, TriggerState};
 use crate::modes::{ModeConfig, ModeParams, Modes};
 use crate::rng::Stream;
 use crate::scheduler::{FrameMeta, PushOutcome, Released, Scheduler};
-use crate::stats::FaultLogEntry;
+use crate::shared::Shared;
 use crate::{Direction, FaultConfig};
 
 /// How many trigger firings one poll may skip (outside their window or account filter).
@@ -44,54 +44,6 @@ pub enum ConnectionEvent {
     },
     /// Fabricate an ORDER_FILL for one of the client's resting orders (none if it has none).
     PhantomFill,
-}
-
-/// What every decision of one call needs.
-pub(crate) struct Context<'a> {
-    pub shared: &'a Shared,
-    pub conn_id: u64,
-    pub key: &'a str,
-    pub account: Option<&'a str>,
-    pub stream: &'a Stream,
-    pub modes: &'a Modes,
-}
-
-impl Context<'_> {
-    /// Counts and logs one fault on this connection.
-    pub(crate) fn record(
-        &self,
-        mode: Mode,
-        direction: Option<Direction>,
-        seq: Option<u64>,
-        message_type: Option<&str>,
-        time_ms: u64,
-        detail: Option<String>,
-    ) {
-        self.shared.record(FaultLogEntry {
-            conn_id: self.conn_id,
-            connection_key: self.key.to_owned(),
-            mode,
-            direction,
-            seq,
-            message_type: message_type.map(str::to_owned),
-            time_ms,
-            detail,
-        });
-    }
-}
-
-/// The [`Context`] of a call, borrowing only the identity fields (so the stages stay mutable).
-macro_rules! context {
-    ($faults:expr, $modes:expr) => {
-        Context {
-            shared: &$faults.shared,
-            conn_id: $faults.conn_id,
-            key: &$faults.key,
-            account: $faults.account.as_deref(),
-            stream: &$faults.stream,
-            modes: $modes,
-        }
-    };
 }
 
 /// The connection-level triggers of one connection.

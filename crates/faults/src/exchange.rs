@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::connection::Context;
+use crate::context::Context;
 use crate::filter::Target;
 use crate::mode::Mode;
 use crate::modes::stale_orderbook::StaleResume;

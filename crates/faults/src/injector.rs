@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use serde_json::Value;
 
@@ -11,95 +11,13 @@ use crate::connection::ConnectionFaults;
 use crate::filter::Target;
 use crate::mode::Mode;
 use crate::modes::{active, Modes};
-use crate::one_shot::{self, Armed, OneShot, OneShotAction};
+use crate::one_shot::{Armed, OneShot};
+use crate::shared::{lock, Shared, ANONYMOUS_PREFIX};
 use crate::stats::{FaultLogEntry, Recorder, Statistics};
 use crate::{FaultConfig, FaultConfigError};
 
 /// The most one-shot faults armed at once.
 pub const ONE_SHOTS_MAX: usize = 1024;
-
-/// The state every connection shares.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    enabled: AtomicBool,
-    generation: AtomicU64,
-    config: RwLock<Arc<FaultConfig>>,
-    /// The seed given to [`FaultInjector::new`], used when the config names none.
-    fallback_seed: u64,
-    recorder: Mutex<Recorder>,
-    armed_count: AtomicUsize,
-    armed: Mutex<Vec<Armed>>,
-    key_ordinals: Mutex<HashMap<String, u64>>,
-    /// The modes in force when faults are off: none.
-    no_modes: Arc<Modes>,
-}
-
-/// Locks a mutex, recovering the data if a thread panicked while holding it.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Shared {
-    /// The current configuration and its generation.
-    pub(crate) fn config(&self) -> (u64, Arc<FaultConfig>) {
-        let config = self.config.read().unwrap_or_else(PoisonError::into_inner);
-        (self.generation.load(Ordering::Acquire), Arc::clone(&config))
-    }
-
-    /// The configuration generation: it changes with every replace or patch.
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
-    }
-
-    /// The seed in force for `config`.
-    pub(crate) fn seed_for(&self, config: &FaultConfig) -> u64 {
-        config.seed().unwrap_or(self.fallback_seed)
-    }
-
-    /// No modes at all (what applies while faults are off).
-    pub(crate) fn no_modes(&self) -> Arc<Modes> {
-        Arc::clone(&self.no_modes)
-    }
-
-    /// Counts and logs one fault.
-    pub(crate) fn record(&self, entry: FaultLogEntry) {
-        lock(&self.recorder).record(entry);
-    }
-
-    /// Takes one frame for an armed one-shot fault covering `target`, if any (one atomic load
-    /// when none is armed).
-    pub(crate) fn take_one_shot(&self, target: &Target<'_>) -> Option<OneShotAction> {
-        if self.armed_count.load(Ordering::Acquire) == 0 {
-            return None;
-        }
-        let mut armed = lock(&self.armed);
-        let action = one_shot::take(&mut armed, target);
-        self.armed_count.store(armed.len(), Ordering::Release);
-        action
-    }
-
-    /// How many connections with `key` were opened before (anonymous keys are unique already).
-    pub(crate) fn key_ordinal(&self, key: &str) -> u64 {
-        if key.starts_with(ANONYMOUS_PREFIX) {
-            return 0;
-        }
-        let mut ordinals = lock(&self.key_ordinals);
-        let ordinal = ordinals.entry(key.to_owned()).or_insert(0);
-        let current = *ordinal;
-        *ordinal += 1;
-        current
-    }
-
-    fn install(&self, config: FaultConfig) {
-        let mut slot = self.config.write().unwrap_or_else(PoisonError::into_inner);
-        self.enabled.store(config.enabled(), Ordering::Release);
-        *slot = Arc::new(config);
-        self.generation.fetch_add(1, Ordering::AcqRel);
-    }
-}
-
-/// The prefix of anonymous connection keys.
-const ANONYMOUS_PREFIX: &str = "anon-";
 
 /// The connection key of the `ordinal`-th anonymous connection: `anon-<ordinal>`.
 pub fn anonymous_key(ordinal: u64) -> String {

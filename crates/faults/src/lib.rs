@@ -10,6 +10,7 @@
 
 mod config;
 mod connection;
+mod context;
 mod exchange;
 mod filter;
 mod injector;
@@ -19,6 +20,7 @@ mod one_shot;
 mod reader;
 mod rng;
 mod scheduler;
+mod shared;
 mod stats;
 #[cfg(test)]
 mod testkit;
