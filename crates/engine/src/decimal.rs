@@ -153,6 +153,45 @@ fn digits(buffer: &mut itoa::Buffer, value: u128) -> &str {
     }
 }
 
+/// A non-negative decimal number parsed exactly, before it is known which increment counts it
+/// (an amend names an order, not a symbol: its quantity is parsed on arrival and counted in the
+/// order's lots later). `units * 10^-scale`, trailing zeros dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Decimal {
+    units: i128,
+    scale: u32,
+}
+
+impl Decimal {
+    /// Parses `digits[.digits]` (see the module doc); a leading `-` gives `NotPositive`.
+    pub fn parse(s: &str) -> Result<Decimal, ParseError> {
+        if let Some(rest) = s.strip_prefix('-') {
+            split_digits(rest)?;
+            return Err(ParseError::NotPositive);
+        }
+        let (_, frac) = split_digits(s)?;
+        let significant = frac.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1);
+        let scale = u32::try_from(significant).map_err(|_| ParseError::Overflow)?;
+        Ok(Decimal {
+            units: parse_scaled(s, scale)?,
+            scale,
+        })
+    }
+
+    /// Whether it is zero.
+    pub fn is_zero(&self) -> bool {
+        self.units == 0
+    }
+}
+
+impl std::fmt::Display for Decimal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = String::new();
+        write_scaled(false, self.units.unsigned_abs(), self.scale, &mut text);
+        f.write_str(&text)
+    }
+}
+
 impl Increment {
     /// Parses an increment such as `"0.01"`, `"0.05"`, `"1"` or `"10"`; it must be positive. The
     /// scale is the number of decimals written (`"0.10"` is 10 units of scale 2), at most 18.
@@ -198,6 +237,25 @@ impl Increment {
         i64::try_from(value / units).map_err(|_| ParseError::Overflow)
     }
 
+    /// Counts a parsed [`Decimal`] in increments, as [`Increment::parse`] counts text.
+    pub fn count(&self, value: Decimal, allow_zero: bool) -> Result<i64, ParseError> {
+        if value.is_zero() && !allow_zero {
+            return Err(ParseError::NotPositive);
+        }
+        // Trailing zeros are gone: more decimals than the increment has is never a multiple.
+        let Some(extra) = self.scale.checked_sub(value.scale) else {
+            return Err(ParseError::NotAMultiple);
+        };
+        let scaled = pow10(extra)
+            .and_then(|p| value.units.checked_mul(p))
+            .ok_or(ParseError::Overflow)?;
+        let units = i128::from(self.units);
+        if units <= 0 || scaled % units != 0 {
+            return Err(ParseError::NotAMultiple);
+        }
+        i64::try_from(scaled / units).map_err(|_| ParseError::Overflow)
+    }
+
     /// Appends the canonical text of `count` increments, with exactly `scale` decimals.
     pub fn write(&self, count: i64, out: &mut String) {
         let magnitude = u128::from(count.unsigned_abs()) * u128::from(self.units.unsigned_abs());
@@ -218,6 +276,36 @@ mod tests {
 
     fn inc(s: &str) -> Increment {
         Increment::from_str_positive(s).unwrap()
+    }
+
+    #[test]
+    fn a_decimal_counts_in_increments_as_its_text_parses() {
+        for text in [
+            "1",
+            "0.5",
+            "1.2300",
+            "0",
+            "0.000",
+            "7.001",
+            "12345.67",
+            "-1",
+            "1e3",
+            "",
+            ".5",
+            "5.",
+            "0.0000000000000000000000000000000000000001",
+            "99999999999999999999999999999999999999999",
+        ] {
+            for increment in [inc("0.01"), inc("0.05"), inc("1"), inc("0.001"), inc("10")] {
+                for allow_zero in [false, true] {
+                    let direct = increment.parse(text, allow_zero);
+                    let counted = Decimal::parse(text).and_then(|d| increment.count(d, allow_zero));
+                    assert_eq!(counted, direct, "{text:?} in {increment:?}");
+                }
+            }
+        }
+        assert_eq!(Decimal::parse("1.2300").unwrap().to_string(), "1.23");
+        assert_eq!(Decimal::parse("007").unwrap().to_string(), "7");
     }
 
     #[test]

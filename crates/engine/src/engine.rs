@@ -117,6 +117,8 @@ struct Account {
     closed_client_ids: FxHashMap<ClientOrderId, OrderId>,
     closed: Ring<Order>,
     fills: Ring<Fill>,
+    /// Retired: its funds left the exchange and commands naming it are refused.
+    retired: bool,
 }
 
 /// One symbol's book and counters.
@@ -150,6 +152,8 @@ pub struct Engine {
     last_fill_id: u64,
     fees: Vec<Amount>,
     deposits: Vec<Amount>,
+    /// Funds of retired accounts, per asset: they left the exchange.
+    withdrawn: Vec<Amount>,
     /// During a place: the taker's locked asset and its balance as last reported in an event.
     reported: Option<(AccountId, AssetId, Balance)>,
 }
@@ -344,6 +348,7 @@ impl Engine {
             last_fill_id: 0,
             fees: vec![Amount(0); n_assets],
             deposits: vec![Amount(0); n_assets],
+            withdrawn: vec![Amount(0); n_assets],
             reported: None,
         })
     }
@@ -400,8 +405,56 @@ impl Engine {
             closed_client_ids: FxHashMap::default(),
             closed: Ring::new(self.config.closed_orders_per_account),
             fills: Ring::new(self.config.fills_per_account),
+            retired: false,
         });
         id
+    }
+
+    /// Retires an account that holds no open order: its funds leave the exchange (counted as
+    /// withdrawn, so conservation still holds), its histories, positions and client ids are
+    /// freed, and every later command naming it is refused with UNKNOWN_ACCOUNT. Its id is never
+    /// reused. For accounts nobody can reach any more (an anonymous one whose connection is gone).
+    pub fn retire_account(&mut self, account: AccountId) -> Result<(), Reject> {
+        let acct = self.account_ref(account)?;
+        if acct.open_head != NIL {
+            return Err(Reject::AccountBusy);
+        }
+        let balances = acct.balances.clone();
+        for (asset, balance) in balances.iter().enumerate() {
+            debug_assert_eq!(balance.locked.0, 0, "no open order yet funds locked");
+            if let Some(w) = self.withdrawn.get_mut(asset) {
+                w.0 += balance.total().0;
+            }
+        }
+        if let Some(acct) = self.accounts.get_mut(account.0 as usize) {
+            *acct = Account {
+                balances: Vec::new(),
+                positions: Vec::new(),
+                seq: acct.seq,
+                open_head: NIL,
+                open_tail: NIL,
+                client_ids: FxHashMap::default(),
+                closed_client_ids: FxHashMap::default(),
+                closed: Ring::new(0),
+                fills: Ring::new(0),
+                retired: true,
+            };
+        }
+        Ok(())
+    }
+
+    /// Whether the account exists and is not retired.
+    pub fn is_active(&self, account: AccountId) -> bool {
+        self.accounts
+            .get(account.0 as usize)
+            .is_some_and(|a| !a.retired)
+    }
+
+    /// Whether the account has an order resting on a book.
+    pub fn has_open_orders(&self, account: AccountId) -> bool {
+        self.accounts
+            .get(account.0 as usize)
+            .is_some_and(|a| a.open_head != NIL)
     }
 
     /// How many accounts exist (ids are `0..count`).
@@ -642,7 +695,8 @@ impl Engine {
             }
         }
         for (asset, deposited) in self.deposits.iter().enumerate() {
-            let mut total = self.fees.get(asset).map_or(0, |f| f.0);
+            let mut total = self.fees.get(asset).map_or(0, |f| f.0)
+                + self.withdrawn.get(asset).map_or(0, |w| w.0);
             for (a, acct) in self.accounts.iter().enumerate() {
                 let b = acct.balances.get(asset).copied().unwrap_or_default();
                 if b.available.0 < 0 || b.locked.0 < 0 {
@@ -663,7 +717,7 @@ impl Engine {
             }
             if total != deposited.0 {
                 return Err(format!(
-                    "asset {asset}: balances plus fees {total} != deposits {}",
+                    "asset {asset}: balances plus fees plus withdrawn {total} != deposits {}",
                     deposited.0
                 ));
             }
@@ -785,6 +839,7 @@ impl Engine {
     fn account_ref(&self, account: AccountId) -> Result<&Account, Reject> {
         self.accounts
             .get(account.0 as usize)
+            .filter(|a| !a.retired)
             .ok_or(Reject::UnknownAccount)
     }
 

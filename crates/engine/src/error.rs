@@ -40,4 +40,6 @@ pub enum Reject {
     InvalidAmend,
     #[error("amount too large")]
     Overflow,
+    #[error("the account still has open orders")]
+    AccountBusy,
 }

@@ -19,7 +19,7 @@ mod ladder;
 pub mod symbol;
 pub mod types;
 
-pub use decimal::{Increment, ParseError};
+pub use decimal::{Decimal, Increment, ParseError};
 pub use engine::{Engine, EngineConfig};
 pub use error::Reject;
 pub use event::{

@@ -9,8 +9,8 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use engine::flow::MixedFlow;
 use engine::Event;
-use exchange_protocol::request::parse_request;
-use exchange_protocol::{messages, Catalog, RequestId};
+use exchange::{Catalog, Message, RequestId};
+use exchange_protocol::{messages, parse_request};
 
 const SEED: u64 = 7;
 /// Commands run to collect events.
@@ -39,17 +39,33 @@ fn wire(c: &mut Criterion) {
     accepted.truncate(EVENTS);
     fills.truncate(EVENTS);
     balances.truncate(EVENTS);
-    let rid = RequestId("12345".into());
+    let rid = RequestId::from_json("12345");
+    let accepted: Vec<Message> = accepted
+        .into_iter()
+        .map(|e| Message::OrderAccepted {
+            rid: Some(rid.clone()),
+            order: e.order,
+            account_seq: e.account_seq,
+        })
+        .collect();
+    let fills: Vec<Message> = fills.into_iter().map(Message::OrderFilled).collect();
+    let balances: Vec<Message> = balances
+        .into_iter()
+        .map(|change| Message::BalanceChanged {
+            change,
+            at_ns: 1_764_000_000_000_000_000,
+        })
+        .collect();
     let mut group = c.benchmark_group("render");
-    render_each(&mut group, "order_ack", &accepted, |text, e| {
-        messages::order_ack(text, Some(&rid), &catalog, &e.order, e.account_seq)
-    });
-    render_each(&mut group, "order_fill", &fills, |text, f| {
-        messages::order_fill(text, &catalog, f)
-    });
-    render_each(&mut group, "balance_update", &balances, |text, e| {
-        messages::balance_changed(text, &catalog, e, 1_764_000_000_000_000_000)
-    });
+    for (name, messages) in [
+        ("order_ack", &accepted),
+        ("order_fill", &fills),
+        ("balance_update", &balances),
+    ] {
+        render_each(&mut group, name, messages, |text, m| {
+            messages::render_frame(1234, m, &catalog, text)
+        });
+    }
     group.finish();
 
     let place = r#"{"type":"PLACE_ORDER","request_id":123456,"symbol":"BTC/USD","side":"BUY","order_type":"LIMIT","price":"50000.25","quantity":"0.001","time_in_force":"GTC","client_order_id":"lg-17-123456"}"#;
@@ -61,7 +77,7 @@ fn wire(c: &mut Criterion) {
     group.finish();
 }
 
-/// Benchmarks rendering every one of `events` into a reused buffer, as the engine thread does.
+/// Benchmarks rendering every one of `events` as a connection's frame into a reused buffer.
 fn render_each<T>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     name: &str,

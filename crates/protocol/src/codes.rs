@@ -161,7 +161,7 @@ impl ErrorCode {
         use ErrorCode::*;
         match reject {
             Reject::UnknownSymbol => UnknownSymbol,
-            Reject::UnknownAccount | Reject::UnknownAsset => InternalError,
+            Reject::UnknownAccount | Reject::UnknownAsset | Reject::AccountBusy => InternalError,
             Reject::MissingPrice => MissingPrice,
             Reject::InvalidQuantity => InvalidQuantity,
             Reject::MinQuantity => MinQuantity,

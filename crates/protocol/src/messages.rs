@@ -1,22 +1,271 @@
-//! Server messages, written straight into a `String`. Each function writes one whole JSON object
-//! without `seq` (the connection splices it in, see [`crate::splice_seq`]).
+//! The core's messages in the native protocol: one JSON object each, written straight into a
+//! `String`. [`type_name`] states each message's `type` once; [`render`] writes the message with
+//! that type (and, for a frame, `seq` first: [`render_frame`]).
 //!
-//! Direct answers take the request's `request_id` and echo it; channel messages name their
-//! `channel`; private events carry the account's `account_seq`.
-
-use engine::{
-    Balance, BalanceChanged, CloseReason, Depth, Fill, Level, Order, OrderAmended, OrderClosed,
-    OrderStatus, OrderType, Position, Price, Side, SymbolId, TimeInForce, Trade,
-};
+//! Direct answers echo the request's `request_id`; channel messages name their `channel`; private
+//! events carry the account's `account_seq`.
 
 use engine::symbol::Symbol;
+use engine::{
+    Balance, BalanceChanged, CloseReason, Depth, Fill, Level, Order, OrderAmended, OrderClosed,
+    OrderStatus, OrderType, Price, Reject, Side, SymbolId, TimeInForce, Trade,
+};
+use exchange::message::{BookDelta, BookSnapshot, PositionReport, SessionInfo, StreamCut, Ticker};
+use exchange::{Catalog, Channel, Failure, Message, RequestId};
 
-use crate::catalog::Catalog;
-use crate::checksum::book_checksum;
 use crate::codes::ErrorCode;
 use crate::json::ObjectWriter;
-use crate::request::{Channel, RequestId};
 use crate::time::write_iso8601;
+
+/// The native `type` of a message.
+pub fn type_name(message: &Message) -> &'static str {
+    match message {
+        Message::Pong { .. } => "PONG",
+        Message::LoggedIn { .. } => "LOGGED_IN",
+        Message::LoggedOut { .. } => "LOGGED_OUT",
+        Message::Resumed { .. } => "RESUMED",
+        Message::OrderAccepted { .. } => "ORDER_ACK",
+        Message::OrderRejected { .. } => "ORDER_REJECT",
+        Message::OrderFilled(_) => "ORDER_FILL",
+        Message::OrderClosed { .. } => "ORDER_CANCEL",
+        Message::OrderAmended { .. } => "ORDER_AMENDED",
+        Message::BalanceChanged { .. } | Message::Balances { .. } => "BALANCE_UPDATE",
+        Message::Position { .. } => "POSITION_UPDATE",
+        Message::CancelAllAck { .. } => "CANCEL_ALL_ACK",
+        Message::CancelAllAfterAck { .. } => "CANCEL_ALL_AFTER_ACK",
+        Message::CancelOnDisconnectSet { .. } => "CANCEL_ON_DISCONNECT_SET",
+        Message::OrderStatus { .. } => "ORDER_STATUS",
+        Message::Orders { .. } => "ORDERS",
+        Message::Fills { .. } => "FILLS",
+        Message::Book { .. } => "ORDERBOOK_SNAPSHOT",
+        Message::Subscribed { .. } => "SUBSCRIBED",
+        Message::Unsubscribed { .. } => "UNSUBSCRIBED",
+        Message::Error { .. } => "ERROR",
+        Message::Trade(_) => "TRADE",
+        Message::BookDelta(_) | Message::BookPicture(_) => "ORDERBOOK_UPDATE",
+        Message::Ticker(_) => "MARKET_DATA",
+        Message::Candle { .. } => "CANDLE",
+        Message::StreamReset { .. } => "STREAM_RESET",
+        Message::ServerNotice { .. } => "SERVER_NOTICE",
+    }
+}
+
+/// Appends the message as a JSON object without `seq` (a body shared by several connections,
+/// each of which splices its own `seq` in with [`crate::splice_seq`]).
+pub fn render(message: &Message, catalog: &Catalog, out: &mut String) {
+    let mut w = ObjectWriter::new(out);
+    fields(&mut w, message, catalog);
+    w.end();
+}
+
+/// Appends the message as the frame one connection sends: `seq` first, then the message.
+pub fn render_frame(seq: u64, message: &Message, catalog: &Catalog, out: &mut String) {
+    let mut w = ObjectWriter::new(out);
+    w.u64("seq", seq);
+    fields(&mut w, message, catalog);
+    w.end();
+}
+
+/// Every field of the message, `type` first.
+fn fields(w: &mut ObjectWriter<'_>, message: &Message, catalog: &Catalog) {
+    w.str("type", type_name(message));
+    match message {
+        Message::Pong { rid, at_ns } => {
+            request_id(w, rid.as_ref());
+            timestamp(w, *at_ns);
+        }
+        Message::LoggedIn {
+            rid,
+            session,
+            account_seq,
+        } => {
+            request_id(w, rid.as_ref());
+            session_fields(w, session);
+            w.u64("account_seq", *account_seq);
+        }
+        Message::LoggedOut { rid } => request_id(w, rid.as_ref()),
+        Message::Resumed {
+            rid,
+            session,
+            from,
+            to,
+        } => {
+            request_id(w, rid.as_ref());
+            session_fields(w, session);
+            w.u64("from", *from).u64("to", *to).u64("account_seq", *to);
+        }
+        Message::OrderAccepted {
+            rid,
+            order,
+            account_seq,
+        }
+        | Message::OrderStatus {
+            rid,
+            order,
+            account_seq,
+        } => {
+            request_id(w, rid.as_ref());
+            order_fields(w, catalog, order);
+            w.u64("account_seq", *account_seq);
+        }
+        Message::OrderRejected {
+            rid,
+            reject,
+            symbol,
+            client_order_id,
+            at_ns,
+        } => {
+            request_id(w, rid.as_ref());
+            w.str("status", "REJECTED")
+                .str("code", ErrorCode::from_reject(reject).as_str())
+                .str("reason", &reject.to_string())
+                .opt_str(
+                    "symbol",
+                    catalog.symbol(*symbol).map(|s| s.spec.name.as_str()),
+                )
+                .opt_str(
+                    "client_order_id",
+                    client_order_id.as_ref().map(|c| c.as_str()),
+                )
+                .with("details", |o| reject_details(reject, o));
+            timestamp(w, *at_ns);
+        }
+        Message::OrderFilled(fill) => fill_fields(w, catalog, fill),
+        Message::OrderClosed { rid, closed, at_ns } => {
+            request_id(w, rid.as_ref());
+            closed_fields(w, catalog, closed, *at_ns);
+        }
+        Message::OrderAmended {
+            rid,
+            amended,
+            at_ns,
+        } => {
+            request_id(w, rid.as_ref());
+            amended_fields(w, catalog, amended, *at_ns);
+        }
+        Message::BalanceChanged { change, at_ns } => balance_changed(w, catalog, change, *at_ns),
+        Message::Balances {
+            rid,
+            balances,
+            account_seq,
+            at_ns,
+        } => {
+            request_id(w, rid.as_ref());
+            w.with("balances", |o| balances_object(o, catalog, balances));
+            timestamp(w, *at_ns);
+            w.u64("account_seq", *account_seq);
+        }
+        Message::Position { rid, report } => {
+            request_id(w, rid.as_ref());
+            position_fields(w, catalog, report);
+        }
+        Message::CancelAllAck {
+            rid,
+            symbol,
+            cancelled,
+            account_seq,
+        } => {
+            request_id(w, rid.as_ref());
+            w.opt_str("symbol", symbol.map(|s| catalog.symbol_name(s)))
+                .u64("cancelled", *cancelled)
+                .u64("account_seq", *account_seq);
+        }
+        Message::CancelAllAfterAck {
+            rid,
+            timeout_ms,
+            trigger_at_ns,
+        } => {
+            request_id(w, rid.as_ref());
+            w.u64("timeout_ms", *timeout_ms)
+                .bool("armed", trigger_at_ns.is_some());
+            if let Some(at) = trigger_at_ns {
+                w.str_with("trigger_time", |o| write_iso8601(*at, o));
+            }
+        }
+        Message::CancelOnDisconnectSet { rid, on } => {
+            request_id(w, rid.as_ref());
+            w.bool("cancel_on_disconnect", *on);
+        }
+        Message::Orders {
+            rid,
+            orders,
+            account_seq,
+        } => {
+            request_id(w, rid.as_ref());
+            w.with("orders", |o| orders_array(o, catalog, orders));
+            w.u64("account_seq", *account_seq);
+        }
+        Message::Fills {
+            rid,
+            fills,
+            account_seq,
+        } => {
+            request_id(w, rid.as_ref());
+            w.with("fills", |o| fills_array(o, catalog, fills));
+            w.u64("account_seq", *account_seq);
+        }
+        Message::Book { rid, book, stream } => {
+            request_id(w, rid.as_ref());
+            if *stream {
+                w.str("channel", Channel::OrderbookL2.as_str());
+            }
+            book_fields(w, catalog, book);
+        }
+        Message::Subscribed { rid, topic } => {
+            request_id(w, rid.as_ref());
+            subscription_fields(w, catalog, topic.channel(), topic.symbol());
+            if let Some(interval) = topic.interval() {
+                w.str("interval", interval.as_str());
+            }
+        }
+        Message::Unsubscribed {
+            rid,
+            channel,
+            symbol,
+        } => {
+            request_id(w, rid.as_ref());
+            subscription_fields(w, catalog, *channel, *symbol);
+        }
+        Message::Error { rid, failure } => {
+            let (code, text, details) = failure_parts(failure);
+            request_id(w, rid.as_ref());
+            w.str("code", code.as_str())
+                .str("message", &text)
+                .raw("details", &details);
+        }
+        Message::Trade(trade) => trade_fields(w, catalog, trade),
+        Message::BookDelta(delta) => delta_fields(w, catalog, delta),
+        Message::BookPicture(book) => {
+            w.str("channel", Channel::Orderbook.as_str());
+            book_fields(w, catalog, book);
+        }
+        Message::Ticker(ticker) => ticker_fields(w, catalog, ticker),
+        Message::Candle { candle, closed } => candle_fields(w, catalog, candle, *closed),
+        Message::StreamReset {
+            channel,
+            symbol,
+            cause,
+        } => {
+            w.str("channel", channel.as_str())
+                .opt_str("symbol", Some(catalog.symbol_name(*symbol)))
+                .str("reason", stream_reset_reason(*cause));
+        }
+        Message::ServerNotice {
+            seconds_left,
+            close_code,
+            at_ns,
+        } => {
+            w.str("notice", "RECONNECT")
+                .str(
+                    "message",
+                    "this connection reaches its maximum age soon: open a new one and RESUME",
+                )
+                .u64("seconds_left", *seconds_left)
+                .u64("close_code", u64::from(*close_code));
+            timestamp(w, *at_ns);
+        }
+    }
+}
 
 /// Wire name of a side.
 pub fn side_str(side: Side) -> &'static str {
@@ -56,6 +305,14 @@ pub fn status_str(s: OrderStatus) -> &'static str {
     }
 }
 
+/// Why a stream restarted, as STREAM_RESET says it.
+fn stream_reset_reason(cause: StreamCut) -> &'static str {
+    match cause {
+        StreamCut::SlowConsumer => "slow consumer: messages of this stream were dropped",
+        StreamCut::SequenceGap => "sequence_gap fault: updates of this stream were skipped",
+    }
+}
+
 /// Appends an amount with `decimals` decimals (`-` for negatives).
 pub fn write_amount(decimals: u32, amount: i128, out: &mut String) {
     engine::decimal::write_scaled(amount < 0, amount.unsigned_abs(), decimals, out);
@@ -78,16 +335,8 @@ fn price_field(w: &mut ObjectWriter<'_>, key: &str, symbol: &Symbol, price: Opti
     };
 }
 
-/// PONG.
-pub fn pong(out: &mut String, rid: Option<&RequestId>, ts_ns: u64) {
-    let mut w = ObjectWriter::new(out);
-    w.str("type", "PONG");
-    request_id(&mut w, rid);
-    timestamp(&mut w, ts_ns);
-    w.end();
-}
-
-/// ERROR with a stable code, a readable message and details (JSON object text).
+/// ERROR with a stable code, a readable message and details (JSON object text), for the errors
+/// the edges answer themselves (a frame that does not parse, a rate limit, a fault).
 pub fn error(
     out: &mut String,
     rid: Option<&RequestId>,
@@ -95,7 +344,22 @@ pub fn error(
     message: &str,
     details_json: &str,
 ) {
+    error_frame(out, None, rid, code, message, details_json);
+}
+
+/// [`error`] as a connection's frame, `seq` first.
+pub fn error_frame(
+    out: &mut String,
+    seq: Option<u64>,
+    rid: Option<&RequestId>,
+    code: ErrorCode,
+    message: &str,
+    details_json: &str,
+) {
     let mut w = ObjectWriter::new(out);
+    if let Some(seq) = seq {
+        w.u64("seq", seq);
+    }
     w.str("type", "ERROR");
     request_id(&mut w, rid);
     w.str("code", code.as_str())
@@ -116,6 +380,128 @@ pub fn error_details(field: Option<&str>, request_type: Option<&str>) -> String 
     }
     w.end();
     s
+}
+
+/// The `ERROR` `UNKNOWN_OUTCOME` that replaces an ORDER_ACK whose outcome the fault layer hides:
+/// the same `request_id`, and the `client_order_id` and `symbol` to reconcile with (the order id
+/// is withheld, as a timed-out exchange would).
+pub fn unknown_outcome(
+    out: &mut String,
+    rid: Option<&RequestId>,
+    client_order_id: Option<&str>,
+    symbol: Option<&str>,
+) {
+    let mut details = String::new();
+    let mut d = ObjectWriter::new(&mut details);
+    if let Some(id) = client_order_id {
+        d.str("client_order_id", id);
+    }
+    if let Some(symbol) = symbol {
+        d.str("symbol", symbol);
+    }
+    d.end();
+    error(
+        out,
+        rid,
+        ErrorCode::UnknownOutcome,
+        "the exchange did not confirm the order in time: its outcome is unknown, reconcile by client_order_id",
+        &details,
+    );
+}
+
+/// A failure's code, message and details (JSON object text), for ERROR frames and REST errors.
+pub fn failure_parts(failure: &Failure) -> (ErrorCode, String, String) {
+    match failure {
+        Failure::Reject(reject) => {
+            let mut details = String::new();
+            reject_details(reject, &mut details);
+            (ErrorCode::from_reject(reject), reject.to_string(), details)
+        }
+        Failure::AuthFailed => (
+            ErrorCode::AuthFailed,
+            "unknown account or wrong api_key".into(),
+            "{}".into(),
+        ),
+        Failure::AlreadyLoggedIn => (
+            ErrorCode::AlreadyLoggedIn,
+            "this connection is logged in to another account".into(),
+            "{}".into(),
+        ),
+        Failure::NotSubscribed(channel) => (
+            ErrorCode::NotSubscribed,
+            format!("not subscribed to {}", channel.as_str()),
+            "{}".into(),
+        ),
+        Failure::InvalidResumeToken => (
+            ErrorCode::InvalidResumeToken,
+            "unknown or expired resume_token: LOGIN again".into(),
+            "{}".into(),
+        ),
+        Failure::ResumeAhead { last_seen, current } => (
+            ErrorCode::InvalidField,
+            format!("last_account_seq {last_seen} is ahead of the account's {current}"),
+            format!("{{\"field\":\"last_account_seq\",\"current\":{current}}}"),
+        ),
+        Failure::ResumeGap(gap) => {
+            let mut details = String::new();
+            let mut d = ObjectWriter::new(&mut details);
+            d.u64("oldest_available", gap.oldest_available)
+                .u64("current", gap.current)
+                .str("account", &gap.session.account)
+                .str("session_id", &gap.session.session_id)
+                .str("resume_token", &gap.session.resume_token);
+            d.end();
+            (
+                ErrorCode::ResumeGap,
+                format!(
+                    "events after account_seq {} are no longer held: rebuild from GET_ORDERS, \
+                     GET_BALANCE and GET_FILLS (the connection is logged in)",
+                    gap.last_seen
+                ),
+                details,
+            )
+        }
+        Failure::Quantity { quantity, error } => (
+            ErrorCode::from_parse(*error, false),
+            format!("quantity \"{quantity}\": {error}"),
+            "{\"field\":\"quantity\"}".into(),
+        ),
+        Failure::UnknownApiKey => (ErrorCode::AuthFailed, "unknown api key".into(), "{}".into()),
+        Failure::UnknownAccount => (
+            ErrorCode::AuthFailed,
+            "unknown account (configured accounts need the X-API-KEY header)".into(),
+            "{}".into(),
+        ),
+        Failure::NotLoggedIn => (
+            ErrorCode::NotLoggedIn,
+            "send the X-API-KEY header, or ?account= for an anonymous account".into(),
+            "{}".into(),
+        ),
+        Failure::Internal(why) => (ErrorCode::InternalError, (*why).into(), "{}".into()),
+    }
+}
+
+/// What a refusal adds: the existing order of a duplicate client id, the status of a closed
+/// order.
+fn reject_details(reject: &Reject, out: &mut String) {
+    let mut w = ObjectWriter::new(out);
+    match reject {
+        Reject::DuplicateClientOrderId(id) => {
+            w.u64_str("existing_order_id", id.0);
+        }
+        Reject::OrderClosed(status) => {
+            w.str("status", status_str(*status));
+        }
+        _ => {}
+    }
+    w.end();
+}
+
+fn session_fields(w: &mut ObjectWriter<'_>, session: &SessionInfo) {
+    w.str("account", &session.account)
+        .str("session_id", &session.session_id)
+        .str("resume_token", &session.resume_token)
+        .bool("cancel_on_disconnect", session.cancel_on_disconnect);
 }
 
 /// Writes an order's fields (no `type`) into an open object.
@@ -168,7 +554,10 @@ pub fn fills_array(out: &mut String, catalog: &Catalog, fills: &[Fill]) {
         if i > 0 {
             out.push(',');
         }
-        order_fill(out, catalog, fill);
+        let mut w = ObjectWriter::new(out);
+        w.str("type", "ORDER_FILL");
+        fill_fields(&mut w, catalog, fill);
+        w.end();
     }
     out.push(']');
 }
@@ -183,55 +572,12 @@ fn average_price(symbol: &Symbol, order: &Order) -> Option<Price> {
     i64::try_from(ticks).ok().map(Price)
 }
 
-/// ORDER_ACK: the order was accepted.
-pub fn order_ack(
-    out: &mut String,
-    rid: Option<&RequestId>,
-    catalog: &Catalog,
-    order: &Order,
-    account_seq: u64,
-) {
-    let mut w = ObjectWriter::new(out);
-    w.str("type", "ORDER_ACK");
-    request_id(&mut w, rid);
-    order_fields(&mut w, catalog, order);
-    w.u64("account_seq", account_seq);
-    w.end();
-}
-
-/// ORDER_REJECT: the order was refused and nothing changed.
-#[allow(clippy::too_many_arguments)]
-pub fn order_reject(
-    out: &mut String,
-    rid: Option<&RequestId>,
-    code: ErrorCode,
-    reason: &str,
-    symbol: Option<&str>,
-    client_order_id: Option<&str>,
-    details_json: &str,
-    ts_ns: u64,
-) {
-    let mut w = ObjectWriter::new(out);
-    w.str("type", "ORDER_REJECT");
-    request_id(&mut w, rid);
-    w.str("status", "REJECTED")
-        .str("code", code.as_str())
-        .str("reason", reason)
-        .opt_str("symbol", symbol)
-        .opt_str("client_order_id", client_order_id)
-        .raw("details", details_json);
-    timestamp(&mut w, ts_ns);
-    w.end();
-}
-
-/// ORDER_FILL: one side of a trade, for the order's owner.
-pub fn order_fill(out: &mut String, catalog: &Catalog, fill: &Fill) {
+/// One side of a trade, for the order's owner (after `type`).
+fn fill_fields(w: &mut ObjectWriter<'_>, catalog: &Catalog, fill: &Fill) {
     let Some(symbol) = catalog.symbol(fill.symbol) else {
         return;
     };
-    let mut w = ObjectWriter::new(out);
-    w.str("type", "ORDER_FILL")
-        .u64_str("fill_id", fill.fill_id.0)
+    w.u64_str("fill_id", fill.fill_id.0)
         .u64_str("order_id", fill.order_id.0)
         .opt_str(
             "client_order_id",
@@ -252,25 +598,15 @@ pub fn order_fill(out: &mut String, catalog: &Catalog, fill: &Fill) {
             write_amount(catalog.asset_decimals(fill.fee_asset), fill.fee.0, o)
         })
         .str("fee_currency", catalog.asset_name(fill.fee_asset));
-    timestamp(&mut w, fill.ts_ns);
+    timestamp(w, fill.ts_ns);
     w.u64("account_seq", fill.account_seq);
-    w.end();
 }
 
-/// ORDER_CANCEL: an order closed by cancel (CANCELLED) or expiry (EXPIRED), with the reason.
-pub fn order_cancel(
-    out: &mut String,
-    rid: Option<&RequestId>,
-    catalog: &Catalog,
-    closed: &OrderClosed,
-    ts_ns: u64,
-) {
+/// An order closed by cancel (CANCELLED) or expiry (EXPIRED), with the reason.
+fn closed_fields(w: &mut ObjectWriter<'_>, catalog: &Catalog, closed: &OrderClosed, at_ns: u64) {
     let Some(symbol) = catalog.symbol(closed.symbol) else {
         return;
     };
-    let mut w = ObjectWriter::new(out);
-    w.str("type", "ORDER_CANCEL");
-    request_id(&mut w, rid);
     w.u64_str("order_id", closed.order_id.0)
         .opt_str(
             "client_order_id",
@@ -286,25 +622,15 @@ pub fn order_cancel(
         .str_with("remaining_quantity", |o| {
             symbol.write_qty(closed.remaining_qty, o)
         });
-    timestamp(&mut w, ts_ns);
+    timestamp(w, at_ns);
     w.u64("account_seq", closed.account_seq);
-    w.end();
 }
 
-/// ORDER_AMENDED: an order's quantity was reduced in place.
-pub fn order_amended(
-    out: &mut String,
-    rid: Option<&RequestId>,
-    catalog: &Catalog,
-    amended: &OrderAmended,
-    ts_ns: u64,
-) {
+/// An order's quantity reduced in place.
+fn amended_fields(w: &mut ObjectWriter<'_>, catalog: &Catalog, amended: &OrderAmended, at_ns: u64) {
     let Some(symbol) = catalog.symbol(amended.symbol) else {
         return;
     };
-    let mut w = ObjectWriter::new(out);
-    w.str("type", "ORDER_AMENDED");
-    request_id(&mut w, rid);
     w.u64_str("order_id", amended.order_id.0)
         .opt_str(
             "client_order_id",
@@ -319,9 +645,8 @@ pub fn order_amended(
         .str_with("remaining_quantity", |o| {
             symbol.write_qty(amended.remaining_qty, o)
         });
-    timestamp(&mut w, ts_ns);
+    timestamp(w, at_ns);
     w.u64("account_seq", amended.account_seq);
-    w.end();
 }
 
 fn balance_object(out: &mut String, decimals: u32, b: &Balance) {
@@ -333,11 +658,10 @@ fn balance_object(out: &mut String, decimals: u32, b: &Balance) {
 }
 
 /// BALANCE_UPDATE for one changed asset (a private event).
-pub fn balance_changed(out: &mut String, catalog: &Catalog, e: &BalanceChanged, ts_ns: u64) {
+fn balance_changed(w: &mut ObjectWriter<'_>, catalog: &Catalog, e: &BalanceChanged, at_ns: u64) {
     let name = catalog.asset_name(e.asset);
     let decimals = catalog.asset_decimals(e.asset);
-    let mut w = ObjectWriter::new(out);
-    w.str("type", "BALANCE_UPDATE").str("asset", name);
+    w.str("asset", name);
     w.with("balances", |o| {
         o.push('{');
         crate::json::write_escaped(name, o);
@@ -345,60 +669,32 @@ pub fn balance_changed(out: &mut String, catalog: &Catalog, e: &BalanceChanged, 
         balance_object(o, decimals, &e.balance);
         o.push('}');
     });
-    timestamp(&mut w, ts_ns);
+    timestamp(w, at_ns);
     w.u64("account_seq", e.account_seq);
-    w.end();
 }
 
-/// BALANCE_UPDATE with every asset (the answer to GET_BALANCE).
-pub fn balances(
-    out: &mut String,
-    rid: Option<&RequestId>,
-    catalog: &Catalog,
-    balances: &[Balance],
-    account_seq: u64,
-    ts_ns: u64,
-) {
-    let mut w = ObjectWriter::new(out);
-    w.str("type", "BALANCE_UPDATE");
-    request_id(&mut w, rid);
-    w.with("balances", |o| {
-        o.push('{');
-        for (i, b) in balances.iter().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            let asset = engine::AssetId(i as u32);
-            crate::json::write_escaped(catalog.asset_name(asset), o);
-            o.push(':');
-            balance_object(o, catalog.asset_decimals(asset), b);
+/// Every asset's balance as an object by asset name (`balances` indexed by asset id).
+pub fn balances_object(out: &mut String, catalog: &Catalog, balances: &[Balance]) {
+    out.push('{');
+    for (i, b) in balances.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
-        o.push('}');
-    });
-    timestamp(&mut w, ts_ns);
-    w.u64("account_seq", account_seq);
-    w.end();
+        let asset = engine::AssetId(i as u32);
+        crate::json::write_escaped(catalog.asset_name(asset), out);
+        out.push(':');
+        balance_object(out, catalog.asset_decimals(asset), b);
+    }
+    out.push('}');
 }
 
-/// POSITION_UPDATE: a position (after fills, or as the answer to GET_POSITION).
-#[allow(clippy::too_many_arguments)]
-pub fn position(
-    out: &mut String,
-    rid: Option<&RequestId>,
-    catalog: &Catalog,
-    symbol_id: SymbolId,
-    position: &Position,
-    unrealized: Option<i128>,
-    account_seq: u64,
-    ts_ns: u64,
-) {
-    let Some(symbol) = catalog.symbol(symbol_id) else {
+/// A position (after fills, or the answer to GET_POSITION).
+fn position_fields(w: &mut ObjectWriter<'_>, catalog: &Catalog, report: &PositionReport) {
+    let Some(symbol) = catalog.symbol(report.symbol) else {
         return;
     };
+    let position = &report.position;
     let decimals = catalog.asset_decimals(symbol.quote);
-    let mut w = ObjectWriter::new(out);
-    w.str("type", "POSITION_UPDATE");
-    request_id(&mut w, rid);
     w.str("symbol", &symbol.spec.name)
         .str_with("quantity", |o| {
             if position.net_qty.0 < 0 {
@@ -413,36 +709,43 @@ pub fn position(
         let ticks = (position.cost_basis.0 * 2 + denom) / (2 * denom);
         i64::try_from(ticks).ok().map(Price)
     };
-    price_field(&mut w, "average_price", symbol, avg);
+    price_field(w, "average_price", symbol, avg);
     w.str_with("realized_pnl", |o| {
         write_amount(decimals, position.realized_pnl.0, o)
     });
-    match unrealized {
-        Some(u) => w.str_with("unrealized_pnl", |o| write_amount(decimals, u, o)),
-        None => w.str_with("unrealized_pnl", |o| write_amount(decimals, 0, o)),
-    };
+    w.str_with("unrealized_pnl", |o| {
+        write_amount(decimals, report.unrealized.unwrap_or(0), o)
+    });
     w.str("pnl_currency", catalog.asset_name(symbol.quote));
-    timestamp(&mut w, ts_ns);
-    w.u64("account_seq", account_seq);
-    w.end();
+    timestamp(w, report.at_ns);
+    w.u64("account_seq", report.account_seq);
 }
 
-/// TRADE on the TRADES channel.
-pub fn trade(out: &mut String, catalog: &Catalog, t: &Trade) {
+/// A trade on the TRADES channel (after `type`).
+fn trade_fields(w: &mut ObjectWriter<'_>, catalog: &Catalog, t: &Trade) {
     let Some(symbol) = catalog.symbol(t.symbol) else {
         return;
     };
-    let mut w = ObjectWriter::new(out);
-    w.str("type", "TRADE")
-        .str("channel", Channel::Trades.as_str())
+    w.str("channel", Channel::Trades.as_str())
         .str("symbol", &symbol.spec.name)
         .u64("trade_id", t.trade_id.0)
         .str_with("price", |o| symbol.write_price(t.price, o))
         .str_with("quantity", |o| symbol.write_qty(t.qty, o))
         .str("side", side_str(t.taker_side))
         .str("taker_side", side_str(t.taker_side));
-    timestamp(&mut w, t.ts_ns);
-    w.end();
+    timestamp(w, t.ts_ns);
+}
+
+/// A JSON array of trades, each a TRADE message (REST).
+pub fn trades_array(out: &mut String, catalog: &Catalog, trades: &[Trade]) {
+    out.push('[');
+    for (i, trade) in trades.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        render(&Message::Trade(*trade), catalog, out);
+    }
+    out.push(']');
 }
 
 fn levels_array(out: &mut String, symbol: &Symbol, levels: &[Level]) {
@@ -459,150 +762,140 @@ fn levels_array(out: &mut String, symbol: &Symbol, levels: &[Level]) {
     out.push(']');
 }
 
-/// The checksum of a book's top levels as the wire writes them.
-pub fn depth_checksum(symbol: &Symbol, depth: &Depth) -> u32 {
-    let fmt = |levels: &[Level]| -> Vec<(String, String)> {
-        levels
-            .iter()
-            .take(crate::checksum::CHECKSUM_LEVELS)
-            .map(|l| (symbol.format_price(l.price), symbol.format_qty(l.qty)))
-            .collect()
-    };
-    let asks = fmt(&depth.asks);
-    let bids = fmt(&depth.bids);
-    book_checksum(
-        asks.iter().map(|(p, q)| (p.as_str(), q.as_str())),
-        bids.iter().map(|(p, q)| (p.as_str(), q.as_str())),
-    )
-}
-
-/// ORDERBOOK_SNAPSHOT (ORDERBOOK_L2's first frame, or the answer to GET_ORDERBOOK when `channel`
-/// is `None`). `checksum` is of the top 10 levels, which `depth` must include when it is that
-/// deep.
-#[allow(clippy::too_many_arguments)]
-pub fn orderbook_snapshot(
-    out: &mut String,
-    rid: Option<&RequestId>,
-    catalog: &Catalog,
-    symbol_id: SymbolId,
-    channel: Option<Channel>,
-    depth: &Depth,
-    checksum: u32,
-    ts_ns: u64,
-) {
-    let Some(symbol) = catalog.symbol(symbol_id) else {
+/// A book snapshot or picture: symbol, levels, sequence, checksum, timestamp.
+fn book_fields(w: &mut ObjectWriter<'_>, catalog: &Catalog, book: &BookSnapshot) {
+    let Some(symbol) = catalog.symbol(book.symbol) else {
         return;
     };
-    let mut w = ObjectWriter::new(out);
-    w.str("type", "ORDERBOOK_SNAPSHOT");
-    request_id(&mut w, rid);
-    if let Some(c) = channel {
-        w.str("channel", c.as_str());
-    }
+    let depth: &Depth = &book.depth;
     w.str("symbol", &symbol.spec.name)
         .with("bids", |o| levels_array(o, symbol, &depth.bids))
         .with("asks", |o| levels_array(o, symbol, &depth.asks))
         .u64("sequence", depth.book_seq)
-        .u64("checksum", checksum as u64);
-    timestamp(&mut w, ts_ns);
-    w.end();
+        .u64("checksum", u64::from(book.checksum));
+    timestamp(w, book.at_ns);
 }
 
-/// ORDERBOOK_UPDATE on the ORDERBOOK channel: the top levels as a full picture.
-pub fn orderbook_picture(
-    out: &mut String,
-    catalog: &Catalog,
-    symbol_id: SymbolId,
-    depth: &Depth,
-    checksum: u32,
-    ts_ns: u64,
-) {
-    let Some(symbol) = catalog.symbol(symbol_id) else {
+/// An ORDERBOOK_L2 delta: changed levels with absolute quantities ("0" removes a level), covering
+/// book sequences `first_sequence..=sequence`.
+fn delta_fields(w: &mut ObjectWriter<'_>, catalog: &Catalog, delta: &BookDelta) {
+    let Some(symbol) = catalog.symbol(delta.symbol) else {
         return;
     };
-    let mut w = ObjectWriter::new(out);
-    w.str("type", "ORDERBOOK_UPDATE")
-        .str("channel", Channel::Orderbook.as_str())
+    w.str("channel", Channel::OrderbookL2.as_str())
         .str("symbol", &symbol.spec.name)
-        .with("bids", |o| levels_array(o, symbol, &depth.bids))
-        .with("asks", |o| levels_array(o, symbol, &depth.asks))
-        .u64("sequence", depth.book_seq)
-        .u64("checksum", checksum as u64);
-    timestamp(&mut w, ts_ns);
-    w.end();
+        .with("bids", |o| levels_array(o, symbol, &delta.bids))
+        .with("asks", |o| levels_array(o, symbol, &delta.asks))
+        .u64("first_sequence", delta.first_seq)
+        .u64("sequence", delta.last_seq)
+        .u64("prev_sequence", delta.first_seq.saturating_sub(1))
+        .u64("checksum", u64::from(delta.checksum));
+    timestamp(w, delta.at_ns);
 }
 
-/// ORDERBOOK_UPDATE on the ORDERBOOK_L2 channel: changed levels with absolute quantities ("0"
-/// removes a level), covering book sequences `first_sequence..=sequence`.
-#[allow(clippy::too_many_arguments)]
-pub fn orderbook_delta(
-    out: &mut String,
+fn subscription_fields(
+    w: &mut ObjectWriter<'_>,
     catalog: &Catalog,
-    symbol_id: SymbolId,
-    bids: &[Level],
-    asks: &[Level],
-    first_sequence: u64,
-    sequence: u64,
-    checksum: u32,
-    ts_ns: u64,
-) {
-    let Some(symbol) = catalog.symbol(symbol_id) else {
-        return;
-    };
-    let mut w = ObjectWriter::new(out);
-    w.str("type", "ORDERBOOK_UPDATE")
-        .str("channel", Channel::OrderbookL2.as_str())
-        .str("symbol", &symbol.spec.name)
-        .with("bids", |o| levels_array(o, symbol, bids))
-        .with("asks", |o| levels_array(o, symbol, asks))
-        .u64("first_sequence", first_sequence)
-        .u64("sequence", sequence)
-        .u64("prev_sequence", first_sequence.saturating_sub(1))
-        .u64("checksum", checksum as u64);
-    timestamp(&mut w, ts_ns);
-    w.end();
-}
-
-/// SUBSCRIBED or UNSUBSCRIBED.
-pub fn subscription(
-    out: &mut String,
-    rid: Option<&RequestId>,
-    subscribed: bool,
     channel: Channel,
-    symbol: Option<&str>,
-    interval: Option<&str>,
+    symbol: Option<SymbolId>,
 ) {
-    let mut w = ObjectWriter::new(out);
-    w.str(
-        "type",
-        if subscribed {
-            "SUBSCRIBED"
-        } else {
-            "UNSUBSCRIBED"
-        },
-    );
-    request_id(&mut w, rid);
-    w.str("channel", channel.as_str()).opt_str("symbol", symbol);
-    if let Some(i) = interval {
-        w.str("interval", i);
-    }
-    w.end();
+    w.str("channel", channel.as_str())
+        .opt_str("symbol", symbol.map(|s| catalog.symbol_name(s)));
 }
 
-/// STREAM_RESET: the server dropped messages of a stream on purpose; a fresh snapshot follows
-/// where the stream has one.
-pub fn stream_reset(out: &mut String, channel: Channel, symbol: Option<&str>, reason: &str) {
+/// The ticker (MARKET_DATA), also a REST answer.
+fn ticker_fields(w: &mut ObjectWriter<'_>, catalog: &Catalog, t: &Ticker) {
+    let Some(sym) = catalog.symbol(t.symbol) else {
+        return;
+    };
+    w.str("channel", Channel::Ticker.as_str())
+        .str("symbol", &sym.spec.name);
+    price_field(w, "last", sym, t.last);
+    price_field(w, "price", sym, t.last);
+    price_field(w, "bid", sym, t.bid.map(|l| l.price));
+    price_field(w, "ask", sym, t.ask.map(|l| l.price));
+    w.str_with("bid_size", |o| {
+        sym.write_qty(t.bid.map_or(engine::Qty(0), |l| l.qty), o)
+    })
+    .str_with("ask_size", |o| {
+        sym.write_qty(t.ask.map_or(engine::Qty(0), |l| l.qty), o)
+    })
+    .str_with("volume_24h", |o| {
+        sym.write_qty(
+            engine::Qty(i64::try_from(t.volume_lots).unwrap_or(i64::MAX)),
+            o,
+        )
+    });
+    price_field(w, "high_24h", sym, t.high);
+    price_field(w, "low_24h", sym, t.low);
+    w.u64("sequence_id", t.sequence_id);
+    timestamp(w, t.at_ns);
+}
+
+/// A candle (a channel frame, or an element of the REST list).
+fn candle_fields(
+    w: &mut ObjectWriter<'_>,
+    catalog: &Catalog,
+    candle: &market::Candle,
+    closed: bool,
+) {
+    let Some(sym) = catalog.symbol(candle.symbol) else {
+        return;
+    };
+    w.str("channel", Channel::Candles.as_str())
+        .str("symbol", &sym.spec.name)
+        .str("interval", candle.interval.as_str())
+        .str_with("open_time", |o| write_iso8601(candle.open_ns, o))
+        .str_with("close_time", |o| write_iso8601(candle.close_ns(), o))
+        .str_with("open", |o| sym.write_price(candle.open, o))
+        .str_with("high", |o| sym.write_price(candle.high, o))
+        .str_with("low", |o| sym.write_price(candle.low, o))
+        .str_with("close", |o| sym.write_price(candle.close, o))
+        .str_with("volume", |o| sym.write_qty(candle.volume, o))
+        .u64("trades", candle.trades)
+        .bool("closed", closed);
+}
+
+/// A HEARTBEAT body (without `seq`): the latest account sequence of the connection's account (`null` when it
+/// has none) and each symbol's latest book sequence and trade id, so that silent loss shows.
+pub fn heartbeat(
+    out: &mut String,
+    at_ns: u64,
+    account_seq: Option<u64>,
+    catalog: &Catalog,
+    latest: impl Fn(usize) -> (u64, u64),
+) {
     let mut w = ObjectWriter::new(out);
-    w.str("type", "STREAM_RESET")
-        .str("channel", channel.as_str())
-        .opt_str("symbol", symbol)
-        .str("reason", reason);
+    w.str("type", "HEARTBEAT")
+        .str("channel", Channel::Heartbeat.as_str());
+    timestamp(&mut w, at_ns);
+    match account_seq {
+        Some(seq) => w.u64("account_seq", seq),
+        None => w.raw("account_seq", "null"),
+    };
+    w.with("symbols", |o| {
+        o.push('{');
+        for (i, sym) in catalog.symbols().iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            crate::json::write_escaped(&sym.spec.name, o);
+            o.push(':');
+            let (book_sequence, trade_id) = latest(i);
+            let mut sw = ObjectWriter::new(o);
+            sw.u64("book_sequence", book_sequence)
+                .u64("trade_id", trade_id);
+            sw.end();
+        }
+        o.push('}');
+    });
     w.end();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use exchange::Topic;
 
     #[test]
     fn amounts_format_with_fixed_decimals() {
@@ -623,7 +916,7 @@ mod tests {
     #[test]
     fn error_is_valid_json_with_echoed_request_id() {
         let mut s = String::new();
-        let rid = RequestId("\"abc\"".into());
+        let rid = RequestId::from_json("\"abc\"");
         error(
             &mut s,
             Some(&rid),
@@ -636,5 +929,84 @@ mod tests {
         assert_eq!(v["request_id"], "abc");
         assert_eq!(v["code"], "UNKNOWN_TYPE");
         assert_eq!(v["details"]["field"], "type");
+    }
+
+    #[test]
+    fn unknown_outcome_keeps_what_reconciliation_needs() {
+        let mut s = String::new();
+        unknown_outcome(
+            &mut s,
+            Some(&RequestId::from_json("7")),
+            Some("c-1"),
+            Some("BTC/USD"),
+        );
+        let error: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(error["type"], "ERROR");
+        assert_eq!(error["code"], "UNKNOWN_OUTCOME");
+        assert_eq!(error["request_id"], 7);
+        assert_eq!(error["details"]["client_order_id"], "c-1");
+        assert_eq!(error["details"]["symbol"], "BTC/USD");
+        assert!(error.get("order_id").is_none(), "the outcome is unknown");
+    }
+
+    #[test]
+    fn a_frame_is_the_body_with_seq_first() {
+        let catalog = test_catalog();
+        let message = Message::Pong {
+            rid: Some(RequestId::from_json("1")),
+            at_ns: 0,
+        };
+        let mut body = String::new();
+        render(&message, &catalog, &mut body);
+        let mut spliced = String::new();
+        crate::splice_seq(9, &body, &mut spliced);
+        let mut frame = String::new();
+        render_frame(9, &message, &catalog, &mut frame);
+        assert_eq!(frame, spliced);
+        assert_eq!(
+            frame,
+            r#"{"seq":9,"type":"PONG","request_id":1,"timestamp":"1970-01-01T00:00:00.000000Z"}"#
+        );
+    }
+
+    #[test]
+    fn every_topic_subscribes_with_its_channel_symbol_and_interval() {
+        let catalog = test_catalog();
+        let btc = SymbolId(0);
+        let cases = [
+            (
+                Topic::Trades(btc),
+                r#""channel":"TRADES","symbol":"BTC/USD"}"#,
+            ),
+            (
+                Topic::Candles(btc, market::Interval::M5),
+                r#""channel":"CANDLES","symbol":"BTC/USD","interval":"5m"}"#,
+            ),
+            (Topic::Heartbeat, r#""channel":"HEARTBEAT","symbol":null}"#),
+        ];
+        for (topic, tail) in cases {
+            let mut s = String::new();
+            render(&Message::Subscribed { rid: None, topic }, &catalog, &mut s);
+            assert!(s.ends_with(tail), "{s}");
+        }
+    }
+
+    fn test_catalog() -> Catalog {
+        let spec = engine::SymbolSpec {
+            name: "BTC/USD".into(),
+            base: "BTC".into(),
+            quote: "USD".into(),
+            tick: engine::Increment::from_str_positive("0.01").unwrap(),
+            lot: engine::Increment::from_str_positive("0.00001").unwrap(),
+            min_qty: engine::Qty(1),
+            max_qty: engine::Qty(1 << 40),
+            min_notional: engine::Amount(0),
+        };
+        let engine = engine::Engine::new(engine::EngineConfig {
+            symbols: vec![spec],
+            ..Default::default()
+        })
+        .unwrap();
+        Catalog::from_engine(&engine)
     }
 }

@@ -1,5 +1,7 @@
-//! Client requests: one pass from frame text to a typed [`Request`], or a [`ParseFailure`] with a
-//! stable code, the offending field and a readable message.
+//! Client requests: one pass from frame text to the core's typed [`Request`], or a
+//! [`ParseFailure`] with a stable code, the offending field and a readable message. Everything a
+//! request carries is parsed here, on the connection's task: symbol names into ids, prices and
+//! quantities into ticks and lots, candle intervals, amend quantities into exact decimals.
 //!
 //! Unknown extra fields are ignored (clients of the original simulator send some); a field that is
 //! present but `null` counts as absent.
@@ -8,173 +10,38 @@ use std::borrow::Cow;
 use std::fmt;
 
 use engine::{
-    ClientOrderId, NewOrder, OrderId, OrderRef, OrderStatus, OrderType, Qty, Side, StpMode,
-    SymbolId, TimeInForce,
+    ClientOrderId, Decimal, NewOrder, OrderId, OrderRef, OrderStatus, OrderType, Qty, Side,
+    StpMode, SymbolId, TimeInForce,
 };
+use exchange::timers::DEAD_MANS_SWITCH_MAX_MS;
+use exchange::{Catalog, Channel, Command, Credentials, Request, RequestId, StatusFilter, Topic};
+use market::Interval;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::catalog::Catalog;
 use crate::codes::ErrorCode;
 
-/// A client's `request_id`, kept as the JSON text to echo (a string literal or a number).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestId(pub Box<str>);
-
-impl RequestId {
-    /// The JSON text of the id, ready to splice into an answer.
-    pub fn as_json(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A market-data or control channel a connection can subscribe to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Channel {
-    /// TRADE messages.
-    Trades,
-    /// MARKET_DATA (ticker) messages.
-    Ticker,
-    /// ORDERBOOK_UPDATE with the top levels as a full picture on every change.
-    Orderbook,
-    /// ORDERBOOK_SNAPSHOT, then ORDERBOOK_UPDATE deltas with book sequences and checksums.
-    OrderbookL2,
-    /// CANDLE messages for one interval.
-    Candles,
-    /// HEARTBEAT frames during silence (no symbol).
-    Heartbeat,
-}
-
-impl Channel {
-    /// Every channel.
-    pub const ALL: [Channel; 6] = [
-        Channel::Trades,
-        Channel::Ticker,
-        Channel::Orderbook,
-        Channel::OrderbookL2,
-        Channel::Candles,
-        Channel::Heartbeat,
-    ];
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Trades => "TRADES",
-            Channel::Ticker => "TICKER",
-            Channel::Orderbook => "ORDERBOOK",
-            Channel::OrderbookL2 => "ORDERBOOK_L2",
-            Channel::Candles => "CANDLES",
-            Channel::Heartbeat => "HEARTBEAT",
-        }
-    }
-
-    /// A channel by wire name (case-insensitive).
-    pub fn parse(s: &str) -> Option<Channel> {
-        Channel::ALL
-            .into_iter()
-            .find(|c| c.as_str().eq_ignore_ascii_case(s))
-    }
-}
-
-/// Which orders GET_ORDERS returns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StatusFilter {
-    /// Working orders: OPEN and PARTIALLY_FILLED.
-    Open,
-    /// Orders in exactly this status.
-    Exactly(OrderStatus),
-}
-
-/// A parsed, validated request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Request {
-    pub request_id: Option<RequestId>,
-    pub kind: RequestKind,
-}
-
-/// What a client asks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RequestKind {
-    Ping,
-    Login {
-        account: String,
-        api_key: String,
-        cancel_on_disconnect: bool,
-    },
-    Logout,
-    Resume {
-        resume_token: Option<String>,
-        account: Option<String>,
-        api_key: Option<String>,
-        last_account_seq: u64,
-        cancel_on_disconnect: bool,
-    },
-    /// The order as parsed; the server fills in the account.
-    PlaceOrder(NewOrder),
-    CancelOrder(OrderRef),
-    CancelAll {
-        symbol: Option<SymbolId>,
-    },
-    /// The quantity stays text until the order (and so its symbol's lot) is known.
-    AmendOrder {
-        target: OrderRef,
-        quantity: String,
-    },
-    CancelAllAfter {
-        timeout_ms: u64,
-    },
-    SetCancelOnDisconnect(bool),
-    GetOrder(OrderRef),
-    GetOrders {
-        symbol: Option<SymbolId>,
-        status: Option<StatusFilter>,
-    },
-    GetBalance,
-    GetPosition {
-        symbol: SymbolId,
-    },
-    GetOrderbook {
-        symbol: SymbolId,
-        depth: usize,
-    },
-    GetFills {
-        symbol: Option<SymbolId>,
-        since_fill_id: Option<u64>,
-    },
-    Subscribe {
-        channel: Channel,
-        symbol: Option<SymbolId>,
-        interval: Option<String>,
-    },
-    Unsubscribe {
-        channel: Channel,
-        symbol: Option<SymbolId>,
-    },
-}
-
-impl RequestKind {
-    /// The request's wire `type`.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            RequestKind::Ping => "PING",
-            RequestKind::Login { .. } => "LOGIN",
-            RequestKind::Logout => "LOGOUT",
-            RequestKind::Resume { .. } => "RESUME",
-            RequestKind::PlaceOrder(_) => "PLACE_ORDER",
-            RequestKind::CancelOrder(_) => "CANCEL_ORDER",
-            RequestKind::CancelAll { .. } => "CANCEL_ALL",
-            RequestKind::AmendOrder { .. } => "AMEND_ORDER",
-            RequestKind::CancelAllAfter { .. } => "CANCEL_ALL_AFTER",
-            RequestKind::SetCancelOnDisconnect(_) => "SET_CANCEL_ON_DISCONNECT",
-            RequestKind::GetOrder(_) => "GET_ORDER",
-            RequestKind::GetOrders { .. } => "GET_ORDERS",
-            RequestKind::GetBalance => "GET_BALANCE",
-            RequestKind::GetPosition { .. } => "GET_POSITION",
-            RequestKind::GetOrderbook { .. } => "GET_ORDERBOOK",
-            RequestKind::GetFills { .. } => "GET_FILLS",
-            RequestKind::Subscribe { .. } => "SUBSCRIBE",
-            RequestKind::Unsubscribe { .. } => "UNSUBSCRIBE",
-        }
+/// A command's native `type` (what fault filters on inbound messages name).
+pub fn request_type(command: &Command) -> &'static str {
+    match command {
+        Command::Ping => "PING",
+        Command::Login { .. } => "LOGIN",
+        Command::Logout => "LOGOUT",
+        Command::Resume { .. } => "RESUME",
+        Command::Place(_) => "PLACE_ORDER",
+        Command::Cancel(_) => "CANCEL_ORDER",
+        Command::CancelAll { .. } => "CANCEL_ALL",
+        Command::Amend { .. } => "AMEND_ORDER",
+        Command::CancelAllAfter { .. } => "CANCEL_ALL_AFTER",
+        Command::SetCancelOnDisconnect(_) => "SET_CANCEL_ON_DISCONNECT",
+        Command::GetOrder(_) => "GET_ORDER",
+        Command::GetOrders { .. } => "GET_ORDERS",
+        Command::GetBalance => "GET_BALANCE",
+        Command::GetPosition { .. } => "GET_POSITION",
+        Command::GetOrderbook { .. } => "GET_ORDERBOOK",
+        Command::GetFills { .. } => "GET_FILLS",
+        Command::Subscribe(_) => "SUBSCRIBE",
+        Command::Unsubscribe { .. } => "UNSUBSCRIBE",
     }
 }
 
@@ -288,10 +155,10 @@ pub fn parse_request(text: &str, catalog: &Catalog) -> Result<Request, ParseFail
         }
     };
     ctx.msg_type = Some(ty);
-    let kind = ctx.kind(ty, catalog)?;
+    let command = ctx.command(ty, catalog)?;
     Ok(Request {
-        request_id: ctx.request_id,
-        kind,
+        rid: ctx.request_id,
+        command,
     })
 }
 
@@ -328,63 +195,68 @@ impl Ctx<'_, '_> {
         }
     }
 
-    fn kind(&self, ty: &str, catalog: &Catalog) -> Result<RequestKind, ParseFailure> {
+    fn command(&self, ty: &str, catalog: &Catalog) -> Result<Command, ParseFailure> {
         let r = self.raw;
         Ok(match ty {
-            "PING" => RequestKind::Ping,
-            "LOGIN" => RequestKind::Login {
+            "PING" => Command::Ping,
+            "LOGIN" => Command::Login {
                 account: self.req_str("account", &r.account)?.to_string(),
                 api_key: self.req_str("api_key", &r.api_key)?.to_string(),
                 cancel_on_disconnect: self
                     .opt_bool("cancel_on_disconnect", &r.cancel_on_disconnect)?
                     .unwrap_or(false),
+                secret: Default::default(),
             },
-            "LOGOUT" => RequestKind::Logout,
-            "RESUME" => RequestKind::Resume {
-                resume_token: self
-                    .opt_str("resume_token", &r.resume_token)?
-                    .map(str::to_string),
-                account: self.opt_str("account", &r.account)?.map(str::to_string),
-                api_key: self.opt_str("api_key", &r.api_key)?.map(str::to_string),
+            "LOGOUT" => Command::Logout,
+            "RESUME" => Command::Resume {
+                credentials: self.credentials()?,
                 last_account_seq: self
                     .opt_u64("last_account_seq", &r.last_account_seq)?
                     .unwrap_or(0),
                 cancel_on_disconnect: self
                     .opt_bool("cancel_on_disconnect", &r.cancel_on_disconnect)?
                     .unwrap_or(false),
+                secret: Default::default(),
             },
-            "PLACE_ORDER" => RequestKind::PlaceOrder(self.new_order(catalog)?),
-            "CANCEL_ORDER" => RequestKind::CancelOrder(self.order_ref()?),
-            "CANCEL_ALL" => RequestKind::CancelAll {
+            "PLACE_ORDER" => Command::Place(self.new_order(catalog)?),
+            "CANCEL_ORDER" => Command::Cancel(self.order_ref()?),
+            "CANCEL_ALL" => Command::CancelAll {
                 symbol: self.opt_symbol(catalog)?,
             },
-            "AMEND_ORDER" => RequestKind::AmendOrder {
+            "AMEND_ORDER" => Command::Amend {
                 target: self.order_ref()?,
-                quantity: self.req_str("quantity", &r.quantity)?.to_string(),
+                quantity: self.decimal("quantity")?,
             },
-            "CANCEL_ALL_AFTER" => RequestKind::CancelAllAfter {
-                timeout_ms: self
+            "CANCEL_ALL_AFTER" => {
+                let timeout_ms = self
                     .opt_u64("timeout_ms", &r.timeout_ms)?
-                    .ok_or_else(|| self.missing("timeout_ms"))?,
-            },
-            "SET_CANCEL_ON_DISCONNECT" => RequestKind::SetCancelOnDisconnect(
+                    .ok_or_else(|| self.missing("timeout_ms"))?;
+                if timeout_ms > DEAD_MANS_SWITCH_MAX_MS {
+                    return Err(self.invalid(
+                        "timeout_ms",
+                        &format!("must be at most {DEAD_MANS_SWITCH_MAX_MS} (a day)"),
+                    ));
+                }
+                Command::CancelAllAfter { timeout_ms }
+            }
+            "SET_CANCEL_ON_DISCONNECT" => Command::SetCancelOnDisconnect(
                 self.opt_bool("cancel_on_disconnect", &r.cancel_on_disconnect)?
                     .ok_or_else(|| self.missing("cancel_on_disconnect"))?,
             ),
-            "GET_ORDER" => RequestKind::GetOrder(self.order_ref()?),
-            "GET_ORDERS" => RequestKind::GetOrders {
+            "GET_ORDER" => Command::GetOrder(self.order_ref()?),
+            "GET_ORDERS" => Command::GetOrders {
                 symbol: self.opt_symbol(catalog)?,
                 status: self.status_filter()?,
             },
-            "GET_BALANCE" | "GET_BALANCES" => RequestKind::GetBalance,
-            "GET_POSITION" => RequestKind::GetPosition {
+            "GET_BALANCE" | "GET_BALANCES" => Command::GetBalance,
+            "GET_POSITION" => Command::GetPosition {
                 symbol: self.symbol(catalog)?,
             },
-            "GET_ORDERBOOK" => RequestKind::GetOrderbook {
+            "GET_ORDERBOOK" => Command::GetOrderbook {
                 symbol: self.symbol(catalog)?,
                 depth: self.depth()?,
             },
-            "GET_FILLS" => RequestKind::GetFills {
+            "GET_FILLS" => Command::GetFills {
                 symbol: self.opt_symbol(catalog)?,
                 since_fill_id: self.opt_u64_or_str("since", &r.since)?,
             },
@@ -404,24 +276,17 @@ impl Ctx<'_, '_> {
                 } else {
                     Some(self.symbol(catalog)?)
                 };
-                if ty == "SUBSCRIBE" {
-                    let interval = if channel == Channel::Candles {
-                        Some(
-                            self.opt_str("interval", &r.interval)?
-                                .unwrap_or("1m")
-                                .to_string(),
-                        )
-                    } else {
-                        None
-                    };
-                    RequestKind::Subscribe {
-                        channel,
-                        symbol,
-                        interval,
-                    }
-                } else {
-                    RequestKind::Unsubscribe { channel, symbol }
+                if ty == "UNSUBSCRIBE" {
+                    return Ok(Command::Unsubscribe { channel, symbol });
                 }
+                Command::Subscribe(match (channel, symbol) {
+                    (Channel::Trades, Some(s)) => Topic::Trades(s),
+                    (Channel::Ticker, Some(s)) => Topic::Ticker(s),
+                    (Channel::Orderbook, Some(s)) => Topic::Book(s),
+                    (Channel::OrderbookL2, Some(s)) => Topic::BookL2(s),
+                    (Channel::Candles, Some(s)) => Topic::Candles(s, self.interval()?),
+                    _ => Topic::Heartbeat,
+                })
             }
             other => {
                 return Err(self.fail(
@@ -430,6 +295,52 @@ impl Ctx<'_, '_> {
                     format!("unknown message type {other:?}"),
                 ))
             }
+        })
+    }
+
+    /// RESUME's proof: a resume token, or a configured account's name and API key.
+    fn credentials(&self) -> Result<Credentials, ParseFailure> {
+        let r = self.raw;
+        let token = self.opt_str("resume_token", &r.resume_token)?;
+        let account = self.opt_str("account", &r.account)?;
+        let api_key = self.opt_str("api_key", &r.api_key)?;
+        match (token, account, api_key) {
+            (Some(token), _, _) => Ok(Credentials::Token(token.to_string())),
+            (None, Some(account), Some(api_key)) => Ok(Credentials::ApiKey {
+                account: account.to_string(),
+                api_key: api_key.to_string(),
+            }),
+            _ => Err(self.fail(
+                ErrorCode::MissingField,
+                Some("resume_token"),
+                "RESUME needs resume_token, or account and api_key".into(),
+            )),
+        }
+    }
+
+    /// A candle interval (default `1m`).
+    fn interval(&self) -> Result<Interval, ParseFailure> {
+        let name = self
+            .opt_str("interval", &self.raw.interval)?
+            .unwrap_or("1m");
+        Interval::parse(name).ok_or_else(|| {
+            self.fail(
+                ErrorCode::InvalidField,
+                Some("interval"),
+                format!("interval {name:?}: intervals are 1m, 5m, 15m, 1h, 1d"),
+            )
+        })
+    }
+
+    /// An exact decimal whose increment is not known yet (an amend's quantity).
+    fn decimal(&self, field: &'static str) -> Result<Decimal, ParseFailure> {
+        let text = self.req_str(field, &self.raw.quantity)?;
+        Decimal::parse(text).map_err(|e| {
+            self.fail(
+                ErrorCode::from_parse(e, false),
+                Some(field),
+                format!("{field} {text:?}: {e}"),
+            )
         })
     }
 
@@ -751,19 +662,18 @@ enum Field<'a> {
 
 impl Field<'_> {
     fn request_id(&self) -> Option<RequestId> {
-        let text: Box<str> = match self {
+        Some(match self {
             Field::Str(s) => {
                 let mut text = String::with_capacity(s.len() + 2);
                 crate::json::write_escaped(s, &mut text);
-                text.into()
+                RequestId::from_json(&text)
             }
             // Every request carries one: no `fmt` for the common numeric ids.
-            Field::UInt(n) => itoa::Buffer::new().format(*n).into(),
-            Field::Int(n) => itoa::Buffer::new().format(*n).into(),
-            Field::Float(f) if f.is_finite() => f.to_string().into(),
+            Field::UInt(n) => RequestId::from_json(itoa::Buffer::new().format(*n)),
+            Field::Int(n) => RequestId::from_json(itoa::Buffer::new().format(*n)),
+            Field::Float(f) if f.is_finite() => RequestId::from_json(&f.to_string()),
             _ => return None,
-        };
-        Some(RequestId(text))
+        })
     }
 }
 
@@ -851,8 +761,8 @@ mod tests {
             &catalog(),
         )
         .unwrap();
-        assert_eq!(r.request_id, Some(RequestId("\"o-1\"".into())));
-        let RequestKind::PlaceOrder(o) = r.kind else {
+        assert_eq!(r.rid, Some(RequestId::from_json("\"o-1\"")));
+        let Command::Place(o) = r.command else {
             panic!("{r:?}")
         };
         assert_eq!(o.side, Side::Sell);
@@ -870,7 +780,7 @@ mod tests {
             &catalog(),
         )
         .unwrap();
-        let RequestKind::PlaceOrder(o) = r.kind else {
+        let Command::Place(o) = r.command else {
             panic!("{r:?}")
         };
         assert_eq!(
@@ -882,10 +792,7 @@ mod tests {
                 Some(StpMode::ExpireMaker)
             )
         );
-        assert_eq!(
-            r.request_id.map(|id| id.as_json().to_owned()),
-            Some("7".into())
-        );
+        assert_eq!(r.rid.map(|id| id.as_json().to_owned()), Some("7".into()));
         let overlong = format!(
             r#"{{"type":"PLACE_ORDER","symbol":"BTC/USD","side":"{}","order_type":"LIMIT","price":"1","quantity":"1"}}"#,
             "B".repeat(KEYWORD_MAX + 1)
@@ -901,14 +808,14 @@ mod tests {
             &catalog(),
         )
         .unwrap();
-        let RequestKind::PlaceOrder(o) = r.kind else {
+        let Command::Place(o) = r.command else {
             panic!()
         };
         assert_eq!(
             (o.price, o.time_in_force, o.symbol),
             (None, TimeInForce::Ioc, SymbolId(1))
         );
-        assert_eq!(r.request_id, None);
+        assert_eq!(r.rid, None);
     }
 
     #[test]
@@ -953,6 +860,31 @@ mod tests {
                 r#"{"type":"CANCEL_ALL_AFTER"}"#,
                 ErrorCode::MissingField,
                 Some("timeout_ms"),
+            ),
+            (
+                r#"{"type":"CANCEL_ALL_AFTER","timeout_ms":1000000000000000}"#,
+                ErrorCode::InvalidField,
+                Some("timeout_ms"),
+            ),
+            (
+                r#"{"type":"RESUME","account":"a"}"#,
+                ErrorCode::MissingField,
+                Some("resume_token"),
+            ),
+            (
+                r#"{"type":"SUBSCRIBE","channel":"CANDLES","symbol":"BTC/USD","interval":"2m"}"#,
+                ErrorCode::InvalidField,
+                Some("interval"),
+            ),
+            (
+                r#"{"type":"AMEND_ORDER","order_id":"1","quantity":"x"}"#,
+                ErrorCode::InvalidField,
+                Some("quantity"),
+            ),
+            (
+                r#"{"type":"AMEND_ORDER","order_id":"1","quantity":"-1"}"#,
+                ErrorCode::NotPositive,
+                Some("quantity"),
             ),
             (
                 r#"{"type":"LOGIN","account":"a"}"#,
@@ -1020,16 +952,16 @@ mod tests {
     #[test]
     fn request_id_is_echoed_even_when_the_rest_is_wrong() {
         let f = fail(r#"{"type":"FLY","request_id":42}"#);
-        assert_eq!(f.request_id, Some(RequestId("42".into())));
+        assert_eq!(f.request_id, Some(RequestId::from_json("42")));
         assert_eq!(f.msg_type.as_deref(), Some("FLY"));
         let ok = parse_request(r#"{"type":"PING","request_id":"a\"b"}"#, &catalog()).unwrap();
-        assert_eq!(ok.request_id, Some(RequestId("\"a\\\"b\"".into())));
+        assert_eq!(ok.rid, Some(RequestId::from_json("\"a\\\"b\"")));
     }
 
     #[test]
     fn orders_are_named_by_id_or_client_id() {
-        let by_id = |text: &str| match parse_request(text, &catalog()).unwrap().kind {
-            RequestKind::CancelOrder(r) => r,
+        let by_id = |text: &str| match parse_request(text, &catalog()).unwrap().command {
+            Command::Cancel(r) => r,
             other => panic!("{other:?}"),
         };
         assert_eq!(

@@ -214,6 +214,9 @@ pub struct HistoryConfig {
     pub resume_events_per_account: usize,
     /// How long private events are kept for RESUME, in seconds.
     pub resume_max_age_s: u64,
+    /// How long an anonymous account whose connection closed is kept, in seconds, before it is
+    /// retired (when it holds no open order): churning clients do not grow the exchange.
+    pub anonymous_grace_s: u64,
 }
 
 impl Default for HistoryConfig {
@@ -224,6 +227,7 @@ impl Default for HistoryConfig {
             trades_per_symbol: 1_000,
             resume_events_per_account: 10_000,
             resume_max_age_s: 300,
+            anonymous_grace_s: 60,
         }
     }
 }
@@ -369,30 +373,41 @@ impl Config {
     /// Checks every value that serde cannot: numbers in range, decimals that parse, symbols that
     /// exist, and the fault and market sections.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.server.heartbeat_interval.is_nan() || self.server.heartbeat_interval <= 0.0 {
-            return Err(ConfigError::new(
-                "server.heartbeat_interval",
-                "must be a positive number of seconds",
-            ));
-        }
+        seconds_in_range(
+            "server.heartbeat_interval",
+            self.server.heartbeat_interval,
+            0.01,
+            DAY_S,
+        )?;
         if self.server.worker_threads == Some(0) {
             return Err(ConfigError::new(
                 "server.worker_threads",
                 "must be at least 1 (or null for one per core less the engine's)",
             ));
         }
-        let step = self.exchange.market_step_interval;
-        if step.is_nan() || step < 0.001 {
-            return Err(ConfigError::new(
-                "exchange.market_step_interval",
-                "must be at least 0.001 seconds",
-            ));
-        }
-        if self.exchange.tick_interval.is_nan() || self.exchange.tick_interval < 0.001 {
-            return Err(ConfigError::new(
-                "exchange.tick_interval",
-                "must be at least 0.001 seconds",
-            ));
+        seconds_in_range(
+            "exchange.market_step_interval",
+            self.exchange.market_step_interval,
+            0.001,
+            DAY_S,
+        )?;
+        seconds_in_range(
+            "exchange.tick_interval",
+            self.exchange.tick_interval,
+            0.001,
+            DAY_S,
+        )?;
+        let history = &self.exchange.history;
+        for (key, value) in [
+            ("resume_max_age_s", history.resume_max_age_s),
+            ("anonymous_grace_s", history.anonymous_grace_s),
+        ] {
+            if value > MONTH_S {
+                return Err(ConfigError::new(
+                    format!("exchange.history.{key}"),
+                    format!("must be at most {MONTH_S} seconds (30 days)"),
+                ));
+            }
         }
         let limits = &self.server.limits;
         for (key, value) in [
@@ -421,12 +436,12 @@ impl Config {
             ));
         }
         if let Some(age) = limits.max_connection_age_s {
-            if age <= 0.0 || std::time::Duration::try_from_secs_f64(age).is_err() {
-                return Err(ConfigError::new(
-                    "server.limits.max_connection_age_s",
-                    "must be a positive number of seconds",
-                ));
-            }
+            seconds_in_range(
+                "server.limits.max_connection_age_s",
+                age,
+                0.001,
+                MONTH_S as f64,
+            )?;
         }
         if self.exchange.symbols.is_empty() {
             return Err(ConfigError::new(
@@ -626,6 +641,45 @@ impl Config {
         })
     }
 
+    /// What the core is built from.
+    pub fn core_config(&self) -> Result<exchange::CoreConfig, ConfigError> {
+        let history = &self.exchange.history;
+        let ns = |s: f64| (s * 1e9).round() as u64;
+        Ok(exchange::CoreConfig {
+            engine: self.engine_config()?,
+            market: self.market_config(),
+            initial_prices: self
+                .exchange
+                .symbols
+                .iter()
+                .filter_map(|s| Some((s.clone(), self.initial_price(s)?)))
+                .collect(),
+            accounts: self
+                .accounts
+                .iter()
+                .map(|(name, account)| exchange::AccountSetup {
+                    name: name.clone(),
+                    api_key: account.api_key.clone(),
+                    balances: account
+                        .balances
+                        .iter()
+                        .map(|(asset, v)| (asset.clone(), v.text()))
+                        .collect(),
+                })
+                .collect(),
+            default_balances: self.default_balances().into_iter().collect(),
+            history: exchange::HistoryLimits {
+                resume_events_per_account: history.resume_events_per_account,
+                resume_max_age_ns: history.resume_max_age_s.saturating_mul(1_000_000_000),
+                anonymous_grace_ns: history.anonymous_grace_s.saturating_mul(1_000_000_000),
+            },
+            market_step_ns: self.market_step_ns(),
+            steps_per_tick: self.market_steps_per_tick(),
+            manual_clock: self.exchange.clock == ClockMode::Manual,
+            max_connection_age_ns: self.server.limits.max_connection_age_s.map(ns),
+        })
+    }
+
     /// The opening balances of a new anonymous account, asset name -> decimal text.
     pub fn default_balances(&self) -> BTreeMap<String, String> {
         match &self.exchange.default_balance {
@@ -641,6 +695,24 @@ impl Config {
                 map
             }
         }
+    }
+}
+
+/// A day, in seconds: the longest interval or heartbeat.
+const DAY_S: f64 = 86_400.0;
+/// Thirty days, in seconds: the longest age or grace period.
+const MONTH_S: u64 = 30 * 86_400;
+
+/// Checks a duration in seconds: a number (not NaN or infinite) within `min..=max`, so that it
+/// neither rounds to zero (a timer of zero panics) nor overflows a `Duration`.
+fn seconds_in_range(path: &str, value: f64, min: f64, max: f64) -> Result<(), ConfigError> {
+    if value.is_finite() && (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            path,
+            format!("must be between {min} and {max} seconds"),
+        ))
     }
 }
 
@@ -758,6 +830,30 @@ mod tests {
             (
                 r#"{"server": {"limits": {"max_connection_age_s": 0}}}"#,
                 "server.limits.max_connection_age_s",
+            ),
+            (
+                r#"{"server": {"heartbeat_interval": 1e300}}"#,
+                "server.heartbeat_interval",
+            ),
+            (
+                r#"{"server": {"heartbeat_interval": 1e-12}}"#,
+                "server.heartbeat_interval",
+            ),
+            (
+                r#"{"exchange": {"tick_interval": 1e300}}"#,
+                "exchange.tick_interval",
+            ),
+            (
+                r#"{"exchange": {"market_step_interval": 1e20}}"#,
+                "exchange.market_step_interval",
+            ),
+            (
+                r#"{"server": {"limits": {"max_connection_age_s": 1e300}}}"#,
+                "server.limits.max_connection_age_s",
+            ),
+            (
+                r#"{"exchange": {"history": {"resume_max_age_s": 18446744073709551615}}}"#,
+                "exchange.history.resume_max_age_s",
             ),
             (
                 r#"{"server": {"limits": {"slow_consumer": "drop_market_data", "outbound_queue_frames": 2}}}"#,

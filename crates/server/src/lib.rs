@@ -1,28 +1,30 @@
-//! The exchange server: WebSocket (native protocol) and REST on one port, in front of one engine
-//! thread.
+//! The exchange server: the deterministic core ([`exchange::Core`]) on one engine thread, and the
+//! I/O around it: WebSocket and REST listeners, connection tasks, one timer task, the admin API.
 //!
-//! - [`core`] owns the engine on its own thread: it takes requests from a bounded channel, runs
-//!   them, and routes every event to the connections of the owning account and to the channel
-//!   subscribers (a market-data message is written once and shared).
-//! - [`connection`] is one WebSocket: it parses requests, enforces limits, and writes frames,
-//!   stamping each with the connection's `seq`.
-//! - [`sessions`] keeps the resume buffers and tokens that let a client reconnect and continue.
-//! - [`rest`] answers the REST ground truth through the same engine thread.
-//! - [`link_faults`] is the fault layer's state in a connection; [`admin`] controls the fault
-//!   layer and lists the connections ([`registry`]) over HTTP.
+//! - [`engine_thread`] runs the core: it stamps each input with the time it is taken from the
+//!   queue, applies it, and carries out the effects: messages through [`delivery`] into the
+//!   connections' queues, wake-ups to the timer task, answers to whoever asked.
+//! - [`connection`] is one WebSocket's task; its protocol ([`link`]: parsing, `seq`, the fault
+//!   layer's stages, in the connection's [`dialect`]) is sans-IO, so the simulator runs it too.
+//! - [`rest`] answers the REST ground truth through the engine thread; [`admin`] controls the
+//!   fault layer and lists the connections ([`registry`]) over HTTP.
+
+#![forbid(unsafe_code)]
 
 pub mod admin;
 pub mod config;
-pub mod connection;
-pub mod core;
-pub mod link_faults;
-pub mod listener;
+mod connection;
+pub mod delivery;
+pub mod dialect;
+pub mod engine_thread;
+pub mod link;
+mod link_faults;
+mod listener;
 pub mod outbound;
 pub mod registry;
-pub mod rest;
+mod rest;
+mod secrets;
 mod server;
-pub mod sessions;
-mod ticker;
 
 pub use config::{Config, ConfigError};
 pub use faults::FaultInjector;

@@ -1,109 +1,45 @@
-//! What the engine thread and the reader hand to a connection's writer.
+//! What the engine thread hands to a connection, and the bounded queue it goes through.
 
 use std::sync::Arc;
 
-use protocol::Channel;
+use engine::SymbolId;
+use exchange::{BoundAccount, Channel, Message};
 
-/// A message for one connection: a JSON object body without `seq`, and what the writer and the
-/// fault layer need to know about it.
+use crate::delivery::Refused;
+
+/// What the fault layer and the slow-consumer policy need to know about a frame, so that nothing
+/// ever parses JSON the server wrote itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameMeta {
+    /// The message's type in the connection's dialect (`"ORDER_FILL"`).
+    pub msg_type: &'static str,
+    /// The channel, for market data.
+    pub channel: Option<Channel>,
+    /// The symbol it is about, if one.
+    pub symbol: Option<SymbolId>,
+}
+
+/// A publication rendered once for every subscriber of one dialect: the body without `seq`,
+/// which each connection splices in.
 #[derive(Clone, Debug)]
-pub struct Frame {
-    pub body: FrameBody,
+pub struct SharedFrame {
+    pub body: Arc<str>,
     pub meta: FrameMeta,
 }
 
-/// A frame's JSON text, without `seq`.
-///
-/// Owned when one connection gets it: the writer then stamps `seq` into it in place and hands
-/// the same allocation to the socket. Shared when several connections (market data) or the
-/// resume buffer hold it: each writer stamps a copy.
-#[derive(Clone, Debug)]
-pub enum FrameBody {
-    Owned(String),
-    Shared(Arc<str>),
-}
-
-impl FrameBody {
-    /// The text, shared: an owned body moves into a new shared allocation.
-    pub fn into_shared(self) -> Arc<str> {
-        match self {
-            FrameBody::Owned(text) => text.into(),
-            FrameBody::Shared(text) => text,
-        }
-    }
-}
-
-impl std::ops::Deref for FrameBody {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        match self {
-            FrameBody::Owned(text) => text,
-            FrameBody::Shared(text) => text,
-        }
-    }
-}
-
-impl From<String> for FrameBody {
-    fn from(text: String) -> Self {
-        FrameBody::Owned(text)
-    }
-}
-
-impl From<Arc<str>> for FrameBody {
-    fn from(text: Arc<str>) -> Self {
-        FrameBody::Shared(text)
-    }
-}
-
-/// The frame's type and stream, so that faults and slow-consumer handling can aim at it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FrameMeta {
-    /// The message `type` (`"ORDER_FILL"`).
-    pub msg_type: &'static str,
-    /// The channel for market data; `None` for answers and private events.
-    pub channel: Option<Channel>,
-}
-
-impl Frame {
-    /// A frame for a direct answer or private event.
-    pub fn private(msg_type: &'static str, body: impl Into<FrameBody>) -> Frame {
-        Frame {
-            body: body.into(),
-            meta: FrameMeta {
-                msg_type,
-                channel: None,
-            },
-        }
-    }
-
-    /// A market-data frame of a channel.
-    pub fn market(msg_type: &'static str, channel: Channel, body: impl Into<FrameBody>) -> Frame {
-        Frame {
-            body: body.into(),
-            meta: FrameMeta {
-                msg_type,
-                channel: Some(channel),
-            },
-        }
-    }
-}
-
-/// An instruction to a connection's writer.
+/// An instruction to a connection.
 #[derive(Debug)]
 pub enum Outbound {
-    /// Send this frame.
-    Frame(Frame),
+    /// A message for this connection alone, rendered by the connection in its dialect.
+    Message(Message),
+    /// A publication, already rendered.
+    Shared(SharedFrame),
+    /// A RESUME replay: these messages in order, in one queue slot however many they are.
+    Replay(Vec<Message>),
+    /// The connection's account changed (`None`: logged out).
+    Bound(Option<BoundAccount>),
     /// Send a close frame with this code and reason, then end the connection.
     Close { code: u16, reason: &'static str },
-    /// Send these frames in order (a RESUME replay): one queue slot, however many events.
-    Replay(Vec<Frame>),
-    /// The connection is now bound to an account, whose latest `account_seq` this counter holds
-    /// (for HEARTBEAT frames).
-    Bound(Arc<std::sync::atomic::AtomicU64>),
-    /// The connection is now bound to the account `name`; `configured` when it is a configured
-    /// account (LOGIN), false for an anonymous one. Faults and the admin API aim at it.
-    Account { name: Arc<str>, configured: bool },
 }
 
 /// A connection's bounded outbound queue: the engine thread pushes, the connection drains.
@@ -144,7 +80,7 @@ impl Shared {
     }
 }
 
-pub use tokio::sync::mpsc::error::{SendError, TryRecvError, TrySendError};
+pub use tokio::sync::mpsc::error::TryRecvError;
 
 /// The sending side of a connection's queue (the engine thread and the connection itself).
 pub struct OutboundSender(Arc<Shared>);
@@ -176,15 +112,16 @@ impl std::fmt::Debug for OutboundSender {
 }
 
 impl OutboundSender {
-    /// Queues `item` unless the queue is full (the connection is a slow consumer) or gone.
-    pub fn try_send(&self, item: Outbound) -> Result<(), TrySendError<Outbound>> {
+    /// Queues `item` unless the queue is full (the connection is a slow consumer) or gone; the
+    /// item is dropped then.
+    pub fn try_send(&self, item: Outbound) -> Result<(), Refused> {
         let was_empty = {
             let mut state = self.0.lock();
             if !state.receiver_alive {
-                return Err(TrySendError::Closed(item));
+                return Err(Refused::Gone);
             }
             if state.items.len() >= self.0.capacity {
-                return Err(TrySendError::Full(item));
+                return Err(Refused::Full);
             }
             state.items.push_back(item);
             state.items.len() == 1
@@ -195,13 +132,13 @@ impl OutboundSender {
         Ok(())
     }
 
-    /// Queues `item` even when the queue is full: for the few control messages (a close) that
-    /// must get through to a slow consumer.
-    pub async fn send(&self, item: Outbound) -> Result<(), SendError<Outbound>> {
+    /// Queues `item` even when the queue is full: for the few control messages (a binding, a
+    /// close) that must get through.
+    pub fn force_send(&self, item: Outbound) -> Result<(), Refused> {
         {
             let mut state = self.0.lock();
             if !state.receiver_alive {
-                return Err(SendError(item));
+                return Err(Refused::Gone);
             }
             state.items.push_back(item);
         }
@@ -266,7 +203,10 @@ mod tests {
     use super::*;
 
     fn frame(n: usize) -> Outbound {
-        Outbound::Frame(Frame::private("T", format!("{{\"n\":{n}}}")))
+        Outbound::Message(Message::CancelOnDisconnectSet {
+            rid: Some(exchange::RequestId::from_json(&n.to_string())),
+            on: true,
+        })
     }
 
     #[tokio::test]
@@ -274,14 +214,13 @@ mod tests {
         let (tx, mut rx) = channel(2);
         tx.try_send(frame(1)).unwrap();
         tx.try_send(frame(2)).unwrap();
-        assert!(matches!(tx.try_send(frame(3)), Err(TrySendError::Full(_))));
+        assert_eq!(tx.try_send(frame(3)), Err(Refused::Full));
         assert_eq!(tx.capacity(), 0);
         // A control message gets through a full queue.
-        tx.send(Outbound::Close {
+        tx.force_send(Outbound::Close {
             code: 1008,
             reason: "x",
         })
-        .await
         .unwrap();
         let mut batch = std::collections::VecDeque::new();
         rx.drain_into(&mut batch, 2);
@@ -291,22 +230,19 @@ mod tests {
             Some(Outbound::Close { code: 1008, .. })
         ));
         let body = |o: Option<Outbound>| match o {
-            Some(Outbound::Frame(f)) => f.body.to_string(),
-            _ => String::new(),
+            Some(Outbound::Message(m)) => m.rid().map(|r| r.as_json().to_owned()),
+            _ => None,
         };
-        assert_eq!(body(batch.pop_front()), "{\"n\":1}");
+        assert_eq!(body(batch.pop_front()).as_deref(), Some("1"));
         let tx2 = tx.clone();
         drop(tx);
         tx2.try_send(frame(4)).unwrap();
         drop(tx2);
-        assert_eq!(body(rx.recv().await), "{\"n\":4}");
+        assert_eq!(body(rx.recv().await).as_deref(), Some("4"));
         assert!(rx.recv().await.is_none(), "every sender gone");
         let (tx, rx) = channel(1);
         drop(rx);
-        assert!(matches!(
-            tx.try_send(frame(5)),
-            Err(TrySendError::Closed(_))
-        ));
+        assert_eq!(tx.try_send(frame(5)), Err(Refused::Gone));
     }
 
     #[tokio::test]
@@ -325,6 +261,63 @@ mod tests {
         }
         pusher.join().unwrap();
         assert_eq!(got, 100);
+    }
+}
+
+/// The server's [`crate::delivery::Outlet`]: a connection's queue, and the switch that closes it
+/// at once even while its writer waits for a peer that stopped reading.
+pub struct QueueOutlet {
+    tx: OutboundSender,
+    kill: Option<tokio::sync::oneshot::Sender<CloseNow>>,
+    runtime: tokio::runtime::Handle,
+    /// How long a queued close may wait for a peer that does not read.
+    close_flush_timeout: std::time::Duration,
+}
+
+impl QueueOutlet {
+    pub fn new(
+        tx: OutboundSender,
+        kill: tokio::sync::oneshot::Sender<CloseNow>,
+        runtime: tokio::runtime::Handle,
+        close_flush_timeout: std::time::Duration,
+    ) -> QueueOutlet {
+        QueueOutlet {
+            tx,
+            kill: Some(kill),
+            runtime,
+            close_flush_timeout,
+        }
+    }
+}
+
+impl crate::delivery::Outlet for QueueOutlet {
+    fn try_push(&mut self, item: Outbound) -> Result<(), Refused> {
+        self.tx.try_send(item)
+    }
+
+    fn force_push(&mut self, item: Outbound) -> Result<(), Refused> {
+        self.tx.force_send(item)
+    }
+
+    fn room(&self) -> (usize, usize) {
+        (self.tx.capacity(), self.tx.max_capacity())
+    }
+
+    fn kill(&mut self, code: u16, reason: &'static str) {
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(CloseNow { code, reason });
+        }
+    }
+
+    fn kill_unless_closed_soon(&mut self, code: u16, reason: &'static str) {
+        if let Some(kill) = self.kill.take() {
+            let wait = self.close_flush_timeout;
+            self.runtime.spawn(async move {
+                tokio::time::sleep(wait).await;
+                // Gone already when the close was written: then this does nothing.
+                let _ = kill.send(CloseNow { code, reason });
+            });
+        }
     }
 }
 

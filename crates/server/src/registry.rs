@@ -11,7 +11,7 @@ use std::time::Instant;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::core::ConnId;
+use exchange::ConnId;
 
 /// An instruction to a connection's task from outside the engine thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,9 +45,9 @@ pub struct ConnHandle {
 }
 
 impl ConnHandle {
-    /// Records the account the connection is bound to.
-    pub fn set_account(&self, account: &str) {
-        *lock(&self.account) = Some(account.to_owned());
+    /// Records the account the connection is bound to (`None`: logged out).
+    pub fn set_account(&self, account: Option<&str>) {
+        *lock(&self.account) = account.map(str::to_owned);
     }
 }
 

@@ -1,5 +1,7 @@
-//! REST on the same port under `/api/v1`: the ground truth a bot reconciles against. Every answer
-//! comes from the engine thread, so it is exactly the exchange's state at that moment.
+//! REST on the native listener under `/api/v1`: the ground truth a bot reconciles against. The
+//! parameters are parsed here into a typed [`Query`]; the core answers it on the engine thread,
+//! so the answer is exactly the exchange's state at that moment; the body is rendered here, on
+//! this request's task.
 
 // The error side of these helpers is the HTTP response itself, handed straight to axum: boxing
 // it would only add an allocation per refused request.
@@ -8,18 +10,29 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query as Params, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use engine::{ClientOrderId, OrderId, OrderRef, SymbolId};
+use exchange::{Catalog, Query, RestAuth};
+use market::Interval;
+use protocol::rest::{rest_error, RestReply};
 use protocol::ErrorCode;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::core::{Input, RestAuth, RestCall, RestReply};
+use crate::engine_thread::Envelope;
+
+/// What the REST routes share.
+#[derive(Clone)]
+struct RestState {
+    engine: mpsc::Sender<Envelope>,
+    catalog: Arc<Catalog>,
+}
 
 /// Routes of `/api/v1`.
-pub fn routes(inputs: mpsc::Sender<Input>) -> Router {
+pub fn routes(engine: mpsc::Sender<Envelope>, catalog: Arc<Catalog>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/symbols", get(symbols))
@@ -32,13 +45,12 @@ pub fn routes(inputs: mpsc::Sender<Input>) -> Router {
         .route("/orders/{order_id}", get(order))
         .route("/fills", get(fills))
         .route("/candles", get(candles))
-        .with_state(Arc::new(inputs))
+        .with_state(RestState { engine, catalog })
 }
 
-type Inputs = State<Arc<mpsc::Sender<Input>>>;
-type Params = Query<HashMap<String, String>>;
+type Shared = State<RestState>;
+type Map = Params<HashMap<String, String>>;
 
-/// A JSON response with the given status.
 /// Any path the server does not serve: a JSON error like every other refusal.
 pub async fn unknown_endpoint(uri: axum::http::Uri) -> Response {
     let message = format!("no endpoint at {}", uri.path());
@@ -51,13 +63,7 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri
     json_response(rest_error(405, ErrorCode::MethodNotAllowed, &message))
 }
 
-/// An HTTP error answer: the `ERROR` shape without `seq` or `request_id`.
-pub(crate) fn rest_error(status: u16, code: ErrorCode, message: &str) -> RestReply {
-    let mut s = String::new();
-    protocol::messages::error(&mut s, None, code, message, "{}");
-    (status, s)
-}
-
+/// A JSON response with the given status.
 pub fn json_response((status, body): RestReply) -> Response {
     (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -67,13 +73,23 @@ pub fn json_response((status, body): RestReply) -> Response {
         .into_response()
 }
 
-async fn ask(inputs: &mpsc::Sender<Input>, call: RestCall) -> Response {
+/// Asks the core and renders its answer.
+async fn ask(state: &RestState, query: Result<Query, RestReply>) -> Response {
+    let query = match query {
+        Ok(query) => query,
+        Err(refusal) => return json_response(refusal),
+    };
     let (reply, answer) = oneshot::channel();
-    if inputs.send(Input::Rest { call, reply }).await.is_err() {
+    if state
+        .engine
+        .send(Envelope::Ask { query, reply })
+        .await
+        .is_err()
+    {
         return unavailable();
     }
     match answer.await {
-        Ok(r) => json_response(r),
+        Ok(answer) => json_response(protocol::rest::answer(&answer, &state.catalog)),
         Err(_) => unavailable(),
     }
 }
@@ -84,14 +100,6 @@ fn unavailable() -> Response {
         ErrorCode::ExchangeUnavailable,
         "the exchange is stopping",
     ))
-}
-
-fn bad_request(code: &str, message: &str) -> RestReply {
-    let code = match code {
-        "MISSING_FIELD" => ErrorCode::MissingField,
-        _ => ErrorCode::InvalidField,
-    };
-    rest_error(400, code, message)
 }
 
 fn auth(headers: &HeaderMap, params: &HashMap<String, String>) -> RestAuth {
@@ -114,103 +122,122 @@ fn number(
         None => Ok(default),
         Some(v) => match v.parse::<usize>() {
             Ok(n) if n >= 1 => Ok(n.min(max)),
-            _ => Err(bad_request(
-                "INVALID_FIELD",
+            _ => Err(rest_error(
+                400,
+                ErrorCode::InvalidField,
                 &format!("`{key}` must be a positive integer"),
             )),
         },
     }
 }
 
-fn symbol(params: &HashMap<String, String>) -> Result<String, RestReply> {
-    params
-        .get("symbol")
-        .cloned()
-        .ok_or_else(|| bad_request("MISSING_FIELD", "missing query parameter `symbol`"))
+/// The `symbol` parameter, by name.
+fn symbol(state: &RestState, params: &HashMap<String, String>) -> Result<SymbolId, RestReply> {
+    let name = params.get("symbol").ok_or_else(|| {
+        rest_error(
+            400,
+            ErrorCode::MissingField,
+            "missing query parameter `symbol`",
+        )
+    })?;
+    known_symbol(state, name)
 }
 
-async fn health(State(inputs): Inputs) -> Response {
-    ask(&inputs, RestCall::Health).await
+fn known_symbol(state: &RestState, name: &str) -> Result<SymbolId, RestReply> {
+    state.catalog.symbol_id(name).ok_or_else(|| {
+        rest_error(
+            404,
+            ErrorCode::UnknownSymbol,
+            &format!("unknown symbol {name:?}"),
+        )
+    })
 }
 
-async fn symbols(State(inputs): Inputs) -> Response {
-    ask(&inputs, RestCall::Symbols).await
+async fn health(State(state): Shared) -> Response {
+    ask(&state, Ok(Query::Health)).await
 }
 
-async fn orderbook(State(inputs): Inputs, Query(params): Params) -> Response {
-    let call = (|| {
-        Ok(RestCall::Orderbook {
-            symbol: symbol(&params)?,
+async fn symbols(State(state): Shared) -> Response {
+    json_response((200, protocol::rest::symbols(&state.catalog)))
+}
+
+async fn orderbook(State(state): Shared, Params(params): Map) -> Response {
+    let query = (|| {
+        Ok(Query::Orderbook {
+            symbol: symbol(&state, &params)?,
             depth: number(&params, "depth", 20, protocol::request::MAX_DEPTH)?,
         })
     })();
-    match call {
-        Ok(call) => ask(&inputs, call).await,
-        Err(r) => json_response(r),
-    }
+    ask(&state, query).await
 }
 
-async fn trades(State(inputs): Inputs, Query(params): Params) -> Response {
-    let call = (|| {
-        Ok(RestCall::Trades {
-            symbol: symbol(&params)?,
+async fn trades(State(state): Shared, Params(params): Map) -> Response {
+    let query = (|| {
+        Ok(Query::Trades {
+            symbol: symbol(&state, &params)?,
             limit: number(&params, "limit", 100, 1_000)?,
         })
     })();
-    match call {
-        Ok(call) => ask(&inputs, call).await,
-        Err(r) => json_response(r),
-    }
+    ask(&state, query).await
 }
 
-async fn ticker(State(inputs): Inputs, Query(params): Params) -> Response {
-    ask(
-        &inputs,
-        RestCall::Ticker {
-            symbol: params.get("symbol").cloned(),
-        },
-    )
-    .await
+async fn ticker(State(state): Shared, Params(params): Map) -> Response {
+    let query = match params.get("symbol") {
+        Some(name) => known_symbol(&state, name).map(|s| Query::Ticker { symbol: Some(s) }),
+        None => Ok(Query::Ticker { symbol: None }),
+    };
+    ask(&state, query).await
 }
 
-async fn accounts(State(inputs): Inputs) -> Response {
-    ask(&inputs, RestCall::Accounts).await
+async fn accounts(State(state): Shared) -> Response {
+    ask(&state, Ok(Query::Accounts)).await
 }
 
-async fn balances(State(inputs): Inputs, headers: HeaderMap, Query(params): Params) -> Response {
-    ask(&inputs, RestCall::Balances(auth(&headers, &params))).await
+async fn balances(State(state): Shared, headers: HeaderMap, Params(params): Map) -> Response {
+    ask(&state, Ok(Query::Balances(auth(&headers, &params)))).await
 }
 
-async fn orders(State(inputs): Inputs, headers: HeaderMap, Query(params): Params) -> Response {
-    ask(&inputs, RestCall::Orders(auth(&headers, &params))).await
+async fn orders(State(state): Shared, headers: HeaderMap, Params(params): Map) -> Response {
+    ask(&state, Ok(Query::Orders(auth(&headers, &params)))).await
 }
 
 async fn order(
-    State(inputs): Inputs,
+    State(state): Shared,
     headers: HeaderMap,
     Path(order_id): Path<String>,
-    Query(params): Params,
+    Params(params): Map,
 ) -> Response {
-    ask(&inputs, RestCall::Order(auth(&headers, &params), order_id)).await
+    // An order by the exchange's id, else by the client's; anything else names no order.
+    let target = match order_id.parse::<u64>() {
+        Ok(n) => OrderRef::Id(OrderId(n)),
+        Err(_) => match ClientOrderId::new(&order_id) {
+            Some(c) => OrderRef::Client(c),
+            None => OrderRef::Id(OrderId(0)),
+        },
+    };
+    ask(&state, Ok(Query::Order(auth(&headers, &params), target))).await
 }
 
-async fn fills(State(inputs): Inputs, headers: HeaderMap, Query(params): Params) -> Response {
-    ask(&inputs, RestCall::Fills(auth(&headers, &params))).await
+async fn fills(State(state): Shared, headers: HeaderMap, Params(params): Map) -> Response {
+    ask(&state, Ok(Query::Fills(auth(&headers, &params)))).await
 }
 
-async fn candles(State(inputs): Inputs, Query(params): Params) -> Response {
-    let call = (|| {
-        Ok(RestCall::Candles {
-            symbol: symbol(&params)?,
-            interval: params
-                .get("interval")
-                .cloned()
-                .unwrap_or_else(|| "1m".into()),
+async fn candles(State(state): Shared, Params(params): Map) -> Response {
+    let query = (|| {
+        let symbol = symbol(&state, &params)?;
+        let name = params.get("interval").map_or("1m", String::as_str);
+        let interval = Interval::parse(name).ok_or_else(|| {
+            rest_error(
+                400,
+                ErrorCode::InvalidField,
+                "interval must be one of 1m, 5m, 15m, 1h, 1d",
+            )
+        })?;
+        Ok(Query::Candles {
+            symbol,
+            interval,
             limit: number(&params, "limit", 100, 1_000)?,
         })
     })();
-    match call {
-        Ok(call) => ask(&inputs, call).await,
-        Err(r) => json_response(r),
-    }
+    ask(&state, query).await
 }

@@ -4,25 +4,24 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
-
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use exchange::{Answer, Core, CoreError};
 use faults::FaultInjector;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use thiserror::Error;
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use crate::admin::AdminState;
 use crate::config::Config;
-use crate::connection::{ConnContext, SharedSeqs};
-use crate::core::{Core, CoreError, Input};
+use crate::connection::ConnContext;
+use crate::delivery::Delivery;
+use crate::dialect::Dialect;
+use crate::engine_thread::{now_ns, serve_timers, EngineThread, Envelope, SharedSeqs};
 use crate::listener::{Peer, ResetListener};
 use crate::registry::Registry;
 
@@ -31,7 +30,7 @@ use crate::registry::Registry;
 pub enum ServerError {
     #[error("configuration: {0}")]
     Config(#[from] crate::config::ConfigError),
-    #[error("{0}")]
+    #[error("configuration: {0}")]
     Core(#[from] CoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -57,11 +56,11 @@ const SHUTDOWN_CLOSE_WAIT: Duration = Duration::from_secs(3);
 
 struct Running {
     addr: SocketAddr,
-    inputs: mpsc::Sender<Input>,
+    engine: mpsc::Sender<Envelope>,
     shutdown: watch::Sender<bool>,
     http: tokio::task::JoinHandle<()>,
     engine_thread: Option<std::thread::JoinHandle<()>>,
-    ticker: tokio::task::JoinHandle<()>,
+    timers: tokio::task::JoinHandle<()>,
     registry: Arc<Registry>,
 }
 
@@ -134,25 +133,26 @@ impl ExchangeServer {
             return Err(ServerError::AlreadyStarted);
         }
         let config = self.config.clone();
-        let (inputs_tx, inputs_rx) = mpsc::channel(ENGINE_QUEUE);
+        let (engine_tx, engine_rx) = mpsc::channel(ENGINE_QUEUE);
         let core = Core::new(
-            config.clone(),
+            config.core_config()?,
             std::mem::take(&mut self.custom_models),
             derive_seed(self.seed, "market"),
-            ChaCha8Rng::seed_from_u64(derive_seed(self.seed, "sessions")),
-            tokio::runtime::Handle::current(),
-            inputs_tx.clone(),
+            now_ns(),
         )?;
         let catalog = core.catalog();
         let seqs = Arc::new(SharedSeqs::new(catalog.symbols().len()));
-        let core = core.with_shared_seqs(seqs.clone());
+        let delivery = Delivery::new(config.server.limits.slow_consumer, catalog.clone());
+        let (schedules_tx, schedules_rx) = mpsc::unbounded_channel();
+        let engine = EngineThread::new(core, delivery, schedules_tx, seqs.clone());
         let engine_thread = std::thread::Builder::new()
             .name("engine".into())
-            .spawn(move || core.run(inputs_rx))
+            .spawn(move || engine.run(engine_rx))
             .map_err(|source| ServerError::Bind {
                 addr: "engine thread".into(),
                 source,
             })?;
+        let timers = tokio::spawn(serve_timers(schedules_rx, engine_tx.clone()));
 
         let addr = format!("{}:{}", config.server.host, config.server.port);
         let listener = tokio::net::TcpListener::bind(&addr)
@@ -170,7 +170,7 @@ impl ExchangeServer {
         let registry = Arc::new(Registry::default());
         let started = Instant::now();
         let ctx = Arc::new(ConnContext {
-            inputs: inputs_tx.clone(),
+            engine: engine_tx.clone(),
             catalog: catalog.clone(),
             config: config.clone(),
             seqs,
@@ -200,7 +200,7 @@ impl ExchangeServer {
         }
         let app = app
             .with_state(state)
-            .nest("/api/v1", crate::rest::routes(inputs_tx.clone()))
+            .nest("/api/v1", crate::rest::routes(engine_tx.clone(), catalog))
             .merge(crate::admin::routes(admin))
             .fallback(crate::rest::unknown_endpoint)
             .method_not_allowed_fallback(crate::rest::method_not_allowed);
@@ -216,22 +216,6 @@ impl ExchangeServer {
                 tracing::error!(error = %e, "http server failed");
             }
         });
-        let step = Duration::from_nanos(config.market_step_ns());
-        let tick_inputs = inputs_tx.clone();
-        let wall_clock = config.exchange.clock == crate::config::ClockMode::Wall;
-        let ticker = tokio::spawn(async move {
-            if !wall_clock {
-                return;
-            }
-            let mut interval = tokio::time::interval(step);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                interval.tick().await;
-                if tick_inputs.send(Input::Step).await.is_err() {
-                    break;
-                }
-            }
-        });
         tracing::info!(
             address = %local,
             seed = self.seed,
@@ -240,11 +224,11 @@ impl ExchangeServer {
         );
         self.running = Some(Running {
             addr: local,
-            inputs: inputs_tx,
+            engine: engine_tx,
             shutdown: shutdown_tx,
             http,
             engine_thread: Some(engine_thread),
-            ticker,
+            timers,
             registry,
         });
         Ok(local)
@@ -256,14 +240,10 @@ impl ExchangeServer {
         let Some(running) = &self.running else {
             return;
         };
-        let (done, finished) = tokio::sync::oneshot::channel();
-        if running
-            .inputs
-            .send(Input::AdvanceMarket { ticks, done })
-            .await
-            .is_ok()
-        {
-            let _ = finished.await;
+        let (reply, answer) = oneshot::channel::<Answer>();
+        let advance = Envelope::AdvanceMarket { ticks, reply };
+        if running.engine.send(advance).await.is_ok() {
+            let _ = answer.await;
         }
     }
 
@@ -278,7 +258,6 @@ impl ExchangeServer {
             return;
         };
         let _ = running.shutdown.send(true);
-        running.ticker.abort();
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut running.http).await;
         // The WebSocket connections outlive the HTTP server: let them send their close frames
         // (1001) before the engine stops, for at most a few seconds (a peer may not read).
@@ -286,10 +265,11 @@ impl ExchangeServer {
         while !running.registry.is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let _ = running.inputs.send(Input::Shutdown).await;
+        let _ = running.engine.send(Envelope::Shutdown).await;
         if let Some(thread) = running.engine_thread.take() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
+        running.timers.abort();
         tracing::info!("exchange stopped");
     }
 }
@@ -301,14 +281,14 @@ async fn ws_handler(
 ) -> Response {
     if state.ctx.injector.is_enabled() && !state.ctx.injector.accept_connection(state.ctx.now_ms())
     {
-        return crate::rest::json_response(crate::rest::rest_error(
+        return crate::rest::json_response(protocol::rest::rest_error(
             503,
             protocol::ErrorCode::ExchangeUnavailable,
             "the exchange is unavailable: retry later",
         ));
     }
     let Ok(permit) = state.slots.clone().try_acquire_owned() else {
-        return crate::rest::json_response(crate::rest::rest_error(
+        return crate::rest::json_response(protocol::rest::rest_error(
             503,
             protocol::ErrorCode::ExchangeUnavailable,
             "too many connections",
@@ -326,7 +306,7 @@ async fn ws_handler(
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES.max(limit * 2))
         .on_upgrade(move |socket| async move {
-            crate::connection::run(socket, conn, peer, ctx).await;
+            crate::connection::run(socket, conn, peer, Dialect::Native, ctx).await;
             drop(permit);
         })
 }

@@ -1347,3 +1347,32 @@ fn a_level_beyond_i64_lots_does_not_overflow() {
     cancel(&mut e, a[0], OrderRef::Id(OrderId(1))).unwrap();
     assert_eq!(e.best_bid_ask(ETH_USD).1.unwrap().qty, Qty(i64::MAX));
 }
+
+#[test]
+fn a_retired_account_is_gone_and_funds_stay_conserved() {
+    let (mut e, alice, bob) = setup();
+    let mut out = Vec::new();
+    e.execute(
+        &Command::Place(limit(alice, Side::Buy, 100, 5)),
+        1,
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(e.retire_account(alice), Err(Reject::AccountBusy));
+    e.execute(&Command::Place(limit(bob, Side::Sell, 100, 5)), 2, &mut out)
+        .unwrap();
+    assert!(!e.has_open_orders(alice));
+    e.retire_account(alice).unwrap();
+    assert!(!e.is_active(alice) && e.is_active(bob));
+    assert!(e.balances(alice).is_empty() && e.fills(alice).is_empty());
+    assert_eq!(
+        e.execute(
+            &Command::Place(limit(alice, Side::Buy, 100, 1)),
+            3,
+            &mut out
+        ),
+        Err(Reject::UnknownAccount)
+    );
+    assert_eq!(e.retire_account(alice), Err(Reject::UnknownAccount));
+    e.check_invariants().unwrap();
+}

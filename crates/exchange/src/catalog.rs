@@ -1,5 +1,6 @@
-//! What the wire needs to know of the exchange's static set-up: symbols and assets by name, with
-//! their increments, shared read-only by every connection.
+//! The exchange's static set-up as the edges need it: symbols and assets by name, with their
+//! increments. Fixed at start-up and shared read-only by every connection task, which parses
+//! names into ids with it so that the core receives ids only.
 
 use engine::symbol::Symbol;
 use engine::{AssetId, AssetSpec, Engine, SymbolId};

@@ -1,4 +1,4 @@
-//! Rolling 24-hour statistics for the TICKER channel, kept in one-minute buckets so that memory
+//! Rolling 24-hour statistics for the ticker, kept in one-minute buckets so that memory
 //! is bounded whatever the trade rate.
 
 use std::collections::VecDeque;
@@ -23,7 +23,7 @@ pub struct RollingStats {
 }
 
 /// A summary of the window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WindowSummary {
     pub high: Option<Price>,
     pub low: Option<Price>,

@@ -1,0 +1,526 @@
+//! One connection's protocol, without its socket: what a client frame becomes, what a message for
+//! the client becomes, and what the fault layer does between them. The server's connection task
+//! and the simulator's connections drive the same [`Link`]; they do the I/O it asks for
+//! ([`Action`]s) and tell it the time.
+//!
+//! Every frame the connection sends is stamped with its `seq` (from 1, +1 per frame) here and
+//! nowhere else. Requests are parsed here (in parallel with other connections, on the
+//! server) and only valid ones reach the core; bad input is answered here, and the connection
+//! goes on.
+//!
+//! While the fault layer is enabled, a client frame passes its inbound stage before it is
+//! handled, and a frame for the client passes its exchange stage before its `seq` and its
+//! message stage after. While it is off the only cost is one atomic load per frame.
+
+use std::sync::Arc;
+
+use exchange::{BoundAccount, Catalog, Channel, Command, ConnId, Input, Message, Request, Topic};
+use faults::{
+    ConnectionEvent, EventMeta, EventVerdict, FaultInjector, FrameMeta as FaultFrameMeta, Payload,
+    PushOutcome, RequestVerdict,
+};
+use protocol::ParseFailure;
+
+use crate::dialect::{Dialect, EdgeError};
+use crate::link_faults::{Body, LinkFaults};
+use crate::outbound::{FrameMeta, Outbound};
+
+/// What the link asks its driver to do, in order.
+#[derive(Debug)]
+pub enum Action {
+    /// Write this text frame (the driver flushes after the batch of actions).
+    Write(String),
+    /// Hand this input to the core.
+    ToCore(Input),
+    /// Send a close frame with this code and reason, then end the connection.
+    Close(u16, &'static str),
+    /// End the connection at once by a TCP reset: no close frame.
+    Reset(&'static str),
+    /// The connection's account changed (`None`: logged out): for the admin API's list.
+    Bound(Option<Arc<str>>),
+}
+
+/// A frame on its way out: a message still to render, or a body rendered already.
+enum Outgoing<'a> {
+    Message(&'a Message),
+    Body(&'a str, FrameMeta),
+}
+
+/// One connection's protocol state.
+pub struct Link {
+    conn: ConnId,
+    dialect: Dialect,
+    catalog: Arc<Catalog>,
+    injector: FaultInjector,
+    max_messages_per_second: u32,
+    /// The `seq` of the last frame sent.
+    seq: u64,
+    /// The latest `account_seq` of the connection's account it was told of (for HEARTBEAT).
+    account_seq: Option<u64>,
+    /// The configured account it logged in to (faults aim at it).
+    account: Option<Arc<str>>,
+    /// Subscribed to HEARTBEAT.
+    heartbeat: bool,
+    rate_window_start_ms: u64,
+    rate_count: u32,
+    /// The fault layer's state while it is enabled (boxed: most connections never have one).
+    faults: Option<Box<LinkFaults>>,
+}
+
+impl Link {
+    /// The link of connection `conn` opened at `now_ms`.
+    pub fn new(
+        conn: ConnId,
+        dialect: Dialect,
+        catalog: Arc<Catalog>,
+        injector: FaultInjector,
+        max_messages_per_second: u32,
+        now_ms: u64,
+    ) -> Link {
+        let faults = injector
+            .is_enabled()
+            .then(|| Box::new(LinkFaults::new(&injector, conn, None, now_ms)));
+        Link {
+            conn,
+            dialect,
+            catalog,
+            injector,
+            max_messages_per_second,
+            seq: 0,
+            account_seq: None,
+            account: None,
+            heartbeat: false,
+            rate_window_start_ms: now_ms,
+            rate_count: 0,
+            faults,
+        }
+    }
+
+    /// Whether the client subscribed to HEARTBEAT.
+    pub fn wants_heartbeat(&self) -> bool {
+        self.heartbeat
+    }
+
+    /// Whether reading the client is paused at `now_ms` (`slow_consumer`).
+    pub fn reading_paused(&self, now_ms: u64) -> bool {
+        self.faults
+            .as_ref()
+            .is_some_and(|f| f.reading_paused(now_ms))
+    }
+
+    /// Whether nothing may be written at `now_ms`, not even a ping (`silent_connection`).
+    pub fn outbound_silent(&self, now_ms: u64) -> bool {
+        self.faults
+            .as_ref()
+            .is_some_and(|f| f.outbound_silent(now_ms))
+    }
+
+    /// When the fault layer needs the link next, if ever.
+    pub fn wake_ms(&mut self, now_ms: u64) -> Option<u64> {
+        self.faults.as_mut().and_then(|f| f.wake_ms(now_ms))
+    }
+
+    /// Makes or drops the fault state to match the layer's switch: made when faults are on,
+    /// dropped when they are off and nothing waits in it.
+    pub fn sync_faults(&mut self, now_ms: u64) {
+        let enabled = self.injector.is_enabled();
+        if enabled && self.faults.is_none() {
+            // Connection faults count from now, as after any change: a connection open for an
+            // hour does not catch up on an hour of firings at once.
+            self.faults = Some(Box::new(LinkFaults::new(
+                &self.injector,
+                self.conn,
+                self.account.as_deref(),
+                now_ms,
+            )));
+        } else if !enabled
+            && self
+                .faults
+                .as_mut()
+                .is_some_and(|f| f.wake_ms(now_ms).is_none())
+        {
+            self.faults = None;
+        }
+    }
+
+    /// Whether frames must take the fault layer's path now.
+    fn faulty(&mut self, now_ms: u64) -> bool {
+        if self.faults.is_some() || self.injector.is_enabled() {
+            self.sync_faults(now_ms);
+        }
+        self.faults.is_some()
+    }
+
+    // ----- from the client -----------------------------------------------------------------
+
+    /// A text frame from the client.
+    pub fn on_text(&mut self, now_ms: u64, text: &str, out: &mut Vec<Action>) {
+        let parsed = self.dialect.parse(text, &self.catalog);
+        if !self.faulty(now_ms) {
+            return self.on_parsed(now_ms, parsed, out);
+        }
+        let dialect = self.dialect;
+        let Some(f) = self.faults.as_mut() else {
+            return;
+        };
+        f.inbound_ordinal += 1;
+        let parsed = Arc::new(parsed);
+        let (message_type, rid) = match parsed.as_ref() {
+            Ok(request) => (Some(dialect.request_type(request)), request.rid.clone()),
+            Err(failure) => (failure.msg_type.as_deref(), failure.request_id.clone()),
+        };
+        let meta = FaultFrameMeta {
+            seq: f.inbound_ordinal,
+            message_type,
+            channel: None,
+        };
+        let body = Body {
+            text: Arc::from(text),
+            parsed: Some(parsed.clone()),
+        };
+        match f.faults.push_inbound(body, meta, now_ms) {
+            PushOutcome::Queued | PushOutcome::Dropped => {}
+            PushOutcome::RateLimited => {
+                return self.edge_error(now_ms, rid.as_ref(), EdgeError::Throttled, out);
+            }
+            PushOutcome::Overflow => return out.push(Action::Close(1008, "slow consumer")),
+        }
+        self.drain_inbound(now_ms, out);
+        self.write_due(now_ms, out);
+    }
+
+    /// A binary frame from the client: requests are JSON text.
+    pub fn on_binary(&mut self, now_ms: u64, out: &mut Vec<Action>) {
+        self.edge_error(now_ms, None, EdgeError::Binary, out);
+    }
+
+    /// A frame over the size limit: say why, then close with 1009.
+    pub fn on_too_large(&mut self, now_ms: u64, limit: usize, out: &mut Vec<Action>) {
+        self.edge_error(now_ms, None, EdgeError::TooLarge { limit }, out);
+        out.push(Action::Close(
+            exchange::close_code::TOO_BIG,
+            "message too large",
+        ));
+    }
+
+    /// Handles the client frames the inbound stage releases at `now_ms`.
+    fn drain_inbound(&mut self, now_ms: u64, out: &mut Vec<Action>) {
+        while let Some(released) = self
+            .faults
+            .as_mut()
+            .and_then(|f| f.faults.pop_inbound(now_ms))
+        {
+            let parsed = match released.payload {
+                Payload::Original(Body {
+                    parsed: Some(parsed),
+                    ..
+                }) => Arc::unwrap_or_clone(parsed),
+                Payload::Original(Body { text, .. }) => self.dialect.parse(&text, &self.catalog),
+                Payload::Corrupted(text) => self.dialect.parse(&text, &self.catalog),
+            };
+            self.on_parsed(now_ms, parsed, out);
+            if matches!(out.last(), Some(Action::Close(..) | Action::Reset(_))) {
+                return;
+            }
+        }
+    }
+
+    /// A parsed client frame: answered here when it is invalid or over a limit, else handed to
+    /// the core.
+    fn on_parsed(
+        &mut self,
+        now_ms: u64,
+        parsed: Result<Request, ParseFailure>,
+        out: &mut Vec<Action>,
+    ) {
+        if now_ms.saturating_sub(self.rate_window_start_ms) >= 1_000 {
+            self.rate_window_start_ms = now_ms;
+            self.rate_count = 0;
+        }
+        self.rate_count = self.rate_count.saturating_add(1);
+        let request = match parsed {
+            Ok(request) => request,
+            Err(failure) => {
+                return self.edge_error(now_ms, None, EdgeError::Invalid(failure), out);
+            }
+        };
+        if let Some(f) = self.faults.as_mut() {
+            let request_type = self.dialect.request_type(&request);
+            if let RequestVerdict::Reject(code) = f.faults.on_request(request_type, now_ms) {
+                return self.edge_error(
+                    now_ms,
+                    request.rid.as_ref(),
+                    EdgeError::Refused(code),
+                    out,
+                );
+            }
+        }
+        if self.rate_count > self.max_messages_per_second {
+            let limit = self.max_messages_per_second;
+            let rid = request.rid.as_ref();
+            return self.edge_error(now_ms, rid, EdgeError::RateLimited { limit }, out);
+        }
+        match request.command {
+            Command::Subscribe(Topic::Heartbeat) => self.heartbeat = true,
+            Command::Unsubscribe {
+                channel: Channel::Heartbeat,
+                ..
+            } => self.heartbeat = false,
+            _ => {}
+        }
+        out.push(Action::ToCore(Input::Request {
+            conn: self.conn,
+            request,
+        }));
+    }
+
+    /// Answers a frame the link refused itself.
+    fn edge_error(
+        &mut self,
+        now_ms: u64,
+        rid: Option<&exchange::RequestId>,
+        error: EdgeError,
+        out: &mut Vec<Action>,
+    ) {
+        let mut body = String::new();
+        self.dialect.edge_error(None, rid, &error, &mut body);
+        let meta = FrameMeta {
+            msg_type: "ERROR",
+            channel: None,
+            symbol: None,
+        };
+        self.send(now_ms, Outgoing::Body(&body, meta), out);
+    }
+
+    // ----- to the client -------------------------------------------------------------------
+
+    /// Something the engine thread queued for the client.
+    pub fn on_outbound(&mut self, now_ms: u64, item: Outbound, out: &mut Vec<Action>) {
+        match item {
+            Outbound::Message(message) => {
+                self.note_account_seq(&message);
+                self.send(now_ms, Outgoing::Message(&message), out);
+            }
+            Outbound::Shared(frame) => {
+                self.send(now_ms, Outgoing::Body(&frame.body, frame.meta), out)
+            }
+            Outbound::Replay(messages) => {
+                for message in &messages {
+                    self.note_account_seq(message);
+                    self.send(now_ms, Outgoing::Message(message), out);
+                    if matches!(out.last(), Some(Action::Close(..) | Action::Reset(_))) {
+                        return;
+                    }
+                }
+            }
+            Outbound::Bound(account) => self.bind(account, out),
+            Outbound::Close { code, reason } => out.push(Action::Close(code, reason)),
+        }
+    }
+
+    /// The connection is bound to an account (or none): heartbeats report its sequence, faults
+    /// aim at it when it is a configured account, the admin API lists it.
+    fn bind(&mut self, account: Option<BoundAccount>, out: &mut Vec<Action>) {
+        match account {
+            Some(account) => {
+                self.account_seq = Some(account.account_seq);
+                if account.configured {
+                    self.account = Some(account.name.clone());
+                    if let Some(f) = self.faults.as_mut() {
+                        f.faults.set_account(&account.name);
+                    }
+                }
+                out.push(Action::Bound(Some(account.name)));
+            }
+            None => {
+                self.account_seq = None;
+                out.push(Action::Bound(None));
+            }
+        }
+    }
+
+    fn note_account_seq(&mut self, message: &Message) {
+        if let Some(seq) = message.account_seq() {
+            self.account_seq = Some(self.account_seq.map_or(seq, |s| s.max(seq)));
+        }
+    }
+
+    /// Sends a frame: stamped and written at once, or through the fault layer's stages.
+    fn send(&mut self, now_ms: u64, frame: Outgoing<'_>, out: &mut Vec<Action>) {
+        if self.faulty(now_ms) {
+            return self.send_faulty(now_ms, frame, out);
+        }
+        self.seq += 1;
+        let mut text = String::new();
+        match frame {
+            Outgoing::Message(message) => {
+                text.reserve(256);
+                self.dialect
+                    .frame(self.seq, message, &self.catalog, &mut text);
+            }
+            Outgoing::Body(body, _) => self.dialect.stamp(self.seq, body, &mut text),
+        }
+        out.push(Action::Write(text));
+    }
+
+    fn send_faulty(&mut self, now_ms: u64, frame: Outgoing<'_>, out: &mut Vec<Action>) {
+        let (body, meta): (Arc<str>, FrameMeta) = match frame {
+            Outgoing::Message(message) => {
+                let mut body = String::new();
+                self.dialect.body(message, &self.catalog, &mut body);
+                (body.into(), self.meta_of(message))
+            }
+            Outgoing::Body(body, meta) => (Arc::from(body), meta),
+        };
+        let Some(f) = self.faults.as_mut() else {
+            return;
+        };
+        let event = EventMeta {
+            message_type: meta.msg_type,
+            channel: meta.channel.map(Channel::as_str),
+        };
+        match f
+            .faults
+            .on_event(Body::outgoing(body.clone()), event, now_ms)
+        {
+            EventVerdict::Deliver(body) => {
+                self.push_stamped(now_ms, &body.text, meta.msg_type, event.channel, out)
+            }
+            EventVerdict::UnknownOutcome(_) => {
+                let mut error = String::new();
+                match frame {
+                    Outgoing::Message(ack) => {
+                        self.dialect.unknown_outcome(ack, &self.catalog, &mut error)
+                    }
+                    Outgoing::Body(body, _) => error.push_str(body),
+                }
+                self.push_stamped(now_ms, &error, "ERROR", None, out);
+            }
+            EventVerdict::Withheld | EventVerdict::Suppressed => {}
+            EventVerdict::GapEnded => {
+                // The core restarts the stream: only it knows the book.
+                if let (Some(channel), Some(symbol)) = (meta.channel, meta.symbol) {
+                    out.push(Action::ToCore(Input::RestartStream {
+                        conn: self.conn,
+                        channel,
+                        symbol,
+                        cause: exchange::message::StreamCut::SequenceGap,
+                    }));
+                }
+            }
+        }
+        self.write_due(now_ms, out);
+    }
+
+    /// What the fault layer and the delivery know about a message.
+    fn meta_of(&self, message: &Message) -> FrameMeta {
+        FrameMeta {
+            msg_type: self.dialect.type_name(message),
+            channel: message.channel(),
+            symbol: message.symbol(),
+        }
+    }
+
+    /// Stamps `body` with the next `seq` and hands it to the outbound message stage.
+    fn push_stamped(
+        &mut self,
+        now_ms: u64,
+        body: &str,
+        msg_type: &str,
+        channel: Option<&str>,
+        out: &mut Vec<Action>,
+    ) {
+        self.seq += 1;
+        let mut text = String::with_capacity(body.len() + 28);
+        self.dialect.stamp(self.seq, body, &mut text);
+        let Some(f) = self.faults.as_mut() else {
+            return out.push(Action::Write(text));
+        };
+        let frame = FaultFrameMeta {
+            seq: self.seq,
+            message_type: Some(msg_type),
+            channel,
+        };
+        match f
+            .faults
+            .push_outbound(Body::outgoing(text.into()), frame, now_ms)
+        {
+            PushOutcome::Overflow => out.push(Action::Close(1008, "slow consumer")),
+            PushOutcome::Queued | PushOutcome::Dropped | PushOutcome::RateLimited => {}
+        }
+    }
+
+    /// Writes what the fault layer releases at `now_ms`: withheld events due now get their
+    /// `seq` and go through the message stage, then due frames are written.
+    fn write_due(&mut self, now_ms: u64, out: &mut Vec<Action>) {
+        while let Some(held) = self
+            .faults
+            .as_mut()
+            .and_then(|f| f.faults.pop_due_event(now_ms))
+        {
+            let channel = held.channel.as_deref();
+            self.push_stamped(now_ms, &held.payload.text, &held.message_type, channel, out);
+        }
+        while let Some(released) = self
+            .faults
+            .as_mut()
+            .and_then(|f| f.faults.pop_outbound(now_ms))
+        {
+            let text = match released.payload {
+                Payload::Original(body) => String::from(&*body.text),
+                Payload::Corrupted(text) => text,
+            };
+            out.push(Action::Write(text));
+        }
+    }
+
+    /// Something in the fault layer is due: connection faults first, then waiting frames.
+    pub fn on_fault_timer(&mut self, now_ms: u64, out: &mut Vec<Action>) {
+        loop {
+            let Some(f) = self.faults.as_mut() else {
+                return;
+            };
+            let Some(event) = f.faults.next_connection_event(now_ms) else {
+                break;
+            };
+            f.note(event);
+            match event {
+                ConnectionEvent::Disconnect {
+                    clean: true,
+                    close_code,
+                } => return out.push(Action::Close(close_code, "disconnected by the fault layer")),
+                ConnectionEvent::Disconnect { clean: false, .. } => {
+                    return out.push(Action::Reset("reset by the fault layer"));
+                }
+                ConnectionEvent::PhantomFill => {
+                    out.push(Action::ToCore(Input::PhantomFill { conn: self.conn }));
+                }
+                ConnectionEvent::Silence { .. } | ConnectionEvent::PauseReading { .. } => {}
+            }
+        }
+        self.drain_inbound(now_ms, out);
+        if !matches!(out.last(), Some(Action::Close(..) | Action::Reset(_))) {
+            self.write_due(now_ms, out);
+        }
+    }
+
+    /// A HEARTBEAT: the latest account sequence the connection knows and each symbol's latest
+    /// book sequence and trade id (`latest(symbol index)`), so that silent loss shows.
+    pub fn heartbeat(
+        &mut self,
+        now_ms: u64,
+        at_ns: u64,
+        latest: impl Fn(usize) -> (u64, u64),
+        out: &mut Vec<Action>,
+    ) {
+        let Dialect::Native = self.dialect;
+        let mut body = String::new();
+        protocol::messages::heartbeat(&mut body, at_ns, self.account_seq, &self.catalog, latest);
+        let meta = FrameMeta {
+            msg_type: "HEARTBEAT",
+            channel: Some(Channel::Heartbeat),
+            symbol: None,
+        };
+        self.send(now_ms, Outgoing::Body(&body, meta), out);
+    }
+}
