@@ -6,10 +6,11 @@
 //! NOT_POSITIVE. Trailing zeros beyond the increment's scale are accepted (`"50000.010"` at tick
 //! `0.01`).
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// A step size such as a tick (`0.01`) or a lot (`0.00001`): `units * 10^-scale`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Increment {
     /// The step in units of `10^-scale`: tick `0.05` is `units: 5, scale: 2`. Always positive.
     pub units: i64,
@@ -18,7 +19,7 @@ pub struct Increment {
 }
 
 /// Why a decimal string is not a valid multiple of an increment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
 pub enum ParseError {
     /// Empty, or not of the form `[-]digits[.digits]`.
     #[error("not a decimal number")]
@@ -156,7 +157,7 @@ fn digits(buffer: &mut itoa::Buffer, value: u128) -> &str {
 /// A non-negative decimal number parsed exactly, before it is known which increment counts it
 /// (an amend names an order, not a symbol: its quantity is parsed on arrival and counted in the
 /// order's lots later). `units * 10^-scale`, trailing zeros dropped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Decimal {
     units: i128,
     scale: u32,

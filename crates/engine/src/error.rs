@@ -1,12 +1,13 @@
 //! Why the engine refuses a command. A refused command changes nothing.
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::types::{OrderId, OrderStatus};
 
 /// A refusal. Each dialect maps it onto its own wire code (the native protocol's
 /// `ErrorCode::from_reject`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
 pub enum Reject {
     #[error("unknown symbol")]
     UnknownSymbol,

@@ -4,9 +4,10 @@
 //! carry the symbol's gap-free `book_seq`; trades the symbol's gap-free `trade_id`.
 
 use crate::types::*;
+use serde::{Deserialize, Serialize};
 
 /// One change, in the order it happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     /// An order passed every check and entered matching (always the first event of a place).
     Accepted(OrderAccepted),
@@ -55,14 +56,14 @@ impl Event {
 }
 
 /// An order accepted, as it stood on arrival (status PENDING or OPEN; later events tell the rest).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderAccepted {
     pub order: Order,
     pub account_seq: u64,
 }
 
 /// One side of one trade.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fill {
     pub account: AccountId,
     pub order_id: OrderId,
@@ -88,7 +89,7 @@ pub struct Fill {
 }
 
 /// An order closed by cancel or expiry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderClosed {
     pub account: AccountId,
     pub order_id: OrderId,
@@ -105,7 +106,7 @@ pub struct OrderClosed {
 }
 
 /// An order's quantity reduced in place.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderAmended {
     pub account: AccountId,
     pub order_id: OrderId,
@@ -119,7 +120,7 @@ pub struct OrderAmended {
 }
 
 /// A trade between a resting maker and an arriving taker.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trade {
     pub symbol: SymbolId,
     pub trade_id: TradeId,
@@ -134,7 +135,7 @@ pub struct Trade {
 }
 
 /// A price level's new total. Quantity 0 means the level is gone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookLevelChanged {
     pub symbol: SymbolId,
     pub side: Side,
@@ -144,7 +145,7 @@ pub struct BookLevelChanged {
 }
 
 /// An asset balance's new state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BalanceChanged {
     pub account: AccountId,
     pub asset: AssetId,
@@ -153,7 +154,7 @@ pub struct BalanceChanged {
 }
 
 /// A position's new state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PositionChanged {
     pub account: AccountId,
     pub symbol: SymbolId,

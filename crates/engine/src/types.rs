@@ -1,21 +1,30 @@
 //! Domain newtypes and enums shared by every part of the exchange.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A price in ticks of its symbol (tick 0.01: 50000.00 is `Price(5_000_000)`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Price(pub i64);
 
 /// A quantity in lots of its symbol (lot 0.00001: 1.5 BTC is `Qty(150_000)`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Qty(pub i64);
 
 /// An amount of an asset in its smallest unit (`10^-decimals` of the asset).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Amount(pub i128);
 
 /// A fee rate in hundred-millionths (`0.001` = 10 bps = `FeeRate(100_000)`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct FeeRate(pub i64);
 
 impl FeeRate {
@@ -24,27 +33,39 @@ impl FeeRate {
 }
 
 /// An order id: an engine-wide counter starting at 1.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct OrderId(pub u64);
 
 /// A fill id: an engine-wide counter starting at 1, one per side of every trade.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct FillId(pub u64);
 
 /// A trade id: a gap-free counter per symbol starting at 1.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct TradeId(pub u64);
 
 /// An account, by index in creation order starting at 0.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct AccountId(pub u32);
 
 /// A symbol, by index in registration order starting at 0.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct SymbolId(pub u32);
 
 /// An asset, by index in registration order starting at 0.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct AssetId(pub u32);
 
 macro_rules! display_inner {
@@ -59,7 +80,7 @@ macro_rules! display_inner {
 display_inner!(OrderId, FillId, TradeId, AccountId, SymbolId, AssetId);
 
 /// The side of an order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Side {
     Buy,
     Sell,
@@ -76,14 +97,14 @@ impl Side {
 }
 
 /// LIMIT rests at or trades better than its price; MARKET takes whatever the book offers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OrderType {
     Limit,
     Market,
 }
 
 /// How long an order stays on the book.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TimeInForce {
     /// Good till cancelled: the remainder rests.
     #[default]
@@ -95,7 +116,7 @@ pub enum TimeInForce {
 }
 
 /// What happens when a taker would match a resting order of its own account.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum StpMode {
     /// The taker's remainder expires (the default).
     #[default]
@@ -109,7 +130,7 @@ pub enum StpMode {
 }
 
 /// The life cycle of an order. Terminal states never change again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OrderStatus {
     Pending,
     Open,
@@ -150,7 +171,7 @@ impl OrderStatus {
 }
 
 /// Why an order left the book without filling completely.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CloseReason {
     /// CANCEL_ORDER by its owner (status CANCELLED).
     UserCancel,
@@ -246,6 +267,22 @@ impl fmt::Debug for ClientOrderId {
     }
 }
 
+/// As its text: the inline array is an implementation detail.
+impl Serialize for ClientOrderId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// From its text, validated as [`ClientOrderId::new`] does.
+impl<'de> Deserialize<'de> for ClientOrderId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ClientOrderId::new(&text)
+            .ok_or_else(|| serde::de::Error::custom("not a valid client order id"))
+    }
+}
+
 impl fmt::Display for ClientOrderId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -253,14 +290,14 @@ impl fmt::Display for ClientOrderId {
 }
 
 /// Names an order of an account: by the engine's id or by the client's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OrderRef {
     Id(OrderId),
     Client(ClientOrderId),
 }
 
 /// A new order as a client asked for it, already parsed into the symbol's units.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewOrder {
     pub account: AccountId,
     pub symbol: SymbolId,
@@ -279,7 +316,7 @@ pub struct NewOrder {
 
 /// What the engine is asked to do. Every command either succeeds, emitting its events, or fails
 /// with a [`crate::Reject`] and changes nothing at all.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     Place(NewOrder),
     Cancel {
@@ -309,7 +346,7 @@ pub enum Command {
 }
 
 /// One order as the engine holds it (open, or recently closed in the history).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub id: OrderId,
     pub account: AccountId,
@@ -340,7 +377,7 @@ impl Order {
 }
 
 /// An asset balance of one account: available to use, and locked by open orders.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Balance {
     pub available: Amount,
     pub locked: Amount,
@@ -355,7 +392,7 @@ impl Balance {
 
 /// An account's position in one symbol, by average cost. PnL excludes fees (they are reported on
 /// each fill) and is in the quote asset's smallest unit.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {
     /// Net base quantity: positive long, negative short.
     pub net_qty: Qty,
@@ -365,7 +402,7 @@ pub struct Position {
 }
 
 /// One price level of aggregated depth.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Level {
     pub price: Price,
     pub qty: Qty,
@@ -374,7 +411,7 @@ pub struct Level {
 }
 
 /// The top of a book, aggregated by price level, with the book sequence it reflects.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Depth {
     /// Highest first.
     pub bids: Vec<Level>,

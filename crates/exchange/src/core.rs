@@ -1,5 +1,6 @@
 //! [`Core`]: the state of the exchange and its one entry, [`Core::apply`].
 
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ use crate::ConnId;
 
 /// One input of the core. Inputs carry no channels or callbacks: they are plain data, so that a
 /// journal can hold them and a replay or a simulator can feed them again.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Input {
     /// The exchange opens: the first input of every run. Schedules the market and the chores.
     Start,

@@ -1,5 +1,6 @@
 //! What the core asks the world to do: the only way anything leaves it.
 
+use serde::Serialize;
 use std::sync::Arc;
 
 use crate::message::Message;
@@ -14,7 +15,7 @@ pub type ReplyId = u64;
 
 /// The account a connection is bound to, as the connection itself needs it: fault filters aim at
 /// the account, the admin API lists it, heartbeats report its latest `account_seq`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BoundAccount {
     pub name: Arc<str>,
     /// A configured account (LOGIN), not an anonymous one.
@@ -24,7 +25,7 @@ pub struct BoundAccount {
 }
 
 /// One thing the core wants done, in the order it must happen.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Effect {
     /// A message for one connection.
     Send {

@@ -27,31 +27,36 @@
 
 #![forbid(unsafe_code)]
 
-pub mod accounts;
+mod accounts;
 mod auth;
 pub mod catalog;
 pub mod checksum;
 pub mod config;
-pub mod connections;
+mod connections;
 mod core;
 mod effect;
 mod invariants;
-pub mod market_data;
+mod market_data;
 mod market_step;
 pub mod message;
-pub mod orders;
-pub mod queries;
+mod orders;
+mod queries;
 pub mod query;
 pub mod request;
-pub mod sessions;
+mod sessions;
 mod ticker_stats;
 pub mod timers;
+
+#[cfg(test)]
+mod tests;
 
 pub use crate::core::{Core, CoreError, Input};
 pub use catalog::Catalog;
 pub use config::{AccountSetup, CoreConfig, HistoryLimits};
 pub use effect::{BoundAccount, Effect, ReplyId};
+pub use market_data::ORDERBOOK_PICTURE_LEVELS;
 pub use message::{Failure, Message};
+pub use orders::PHANTOM_FILL_ID_BASE;
 pub use query::{Answer, Query, RestAuth};
 pub use request::{Channel, Command, Credentials, Request, RequestId, StatusFilter, Topic};
 pub use timers::Timer;

@@ -11,11 +11,12 @@ use engine::{
     OrderClosed, ParseError, Position, Price, Reject, SymbolId, Trade,
 };
 use market::Candle;
+use serde::{Deserialize, Serialize};
 
 use crate::request::{Channel, RequestId, Topic};
 
 /// A book at one moment: its top levels, sequence and checksum.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BookSnapshot {
     pub symbol: SymbolId,
     /// Bids highest first, asks lowest first, and the book sequence they reflect.
@@ -26,7 +27,7 @@ pub struct BookSnapshot {
 }
 
 /// The levels one command changed on a book, each with its new total (0 removes it).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BookDelta {
     pub symbol: SymbolId,
     /// Highest first.
@@ -42,7 +43,7 @@ pub struct BookDelta {
 }
 
 /// The ticker of one symbol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Ticker {
     pub symbol: SymbolId,
     pub last: Option<Price>,
@@ -58,7 +59,7 @@ pub struct Ticker {
 }
 
 /// An account's position in one symbol, with its unrealized PnL at the last trade price.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct PositionReport {
     pub symbol: SymbolId,
     pub position: Position,
@@ -69,7 +70,7 @@ pub struct PositionReport {
 }
 
 /// A session as LOGIN and RESUME report it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SessionInfo {
     pub account: String,
     pub session_id: String,
@@ -78,7 +79,7 @@ pub struct SessionInfo {
 }
 
 /// Why a stream was restarted with a fresh snapshot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum StreamCut {
     /// The connection could not take the stream's messages fast enough; some were dropped.
     SlowConsumer,
@@ -87,7 +88,7 @@ pub enum StreamCut {
 }
 
 /// Why a request failed (an ERROR in the native protocol). Dialects map each to their codes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Failure {
     /// The engine refused the command.
     Reject(Reject),
@@ -120,7 +121,7 @@ pub enum Failure {
 
 /// What a RESUME_GAP tells the client: how far back the server still holds, and the session it
 /// is now logged in with.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ResumeGap {
     pub last_seen: u64,
     pub oldest_available: u64,
@@ -129,7 +130,7 @@ pub struct ResumeGap {
 }
 
 /// One message for a client.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Message {
     /// PONG.
     Pong { rid: Option<RequestId>, at_ns: u64 },

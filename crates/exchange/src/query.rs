@@ -4,11 +4,12 @@
 
 use engine::{Balance, Fill, Order, OrderRef, SymbolId, Trade};
 use market::{Candle, Interval};
+use serde::{Deserialize, Serialize};
 
 use crate::message::{BookSnapshot, Failure, Ticker};
 
 /// Who a REST request is for.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RestAuth {
     /// A configured account's API key.
     pub api_key: Option<String>,
@@ -17,7 +18,7 @@ pub struct RestAuth {
 }
 
 /// A question from outside the connections.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Query {
     Health,
     Orderbook {
@@ -46,7 +47,7 @@ pub enum Query {
 }
 
 /// The core's state at a glance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Health {
     pub uptime_ns: u64,
     pub connections: u64,
@@ -55,7 +56,7 @@ pub struct Health {
 }
 
 /// A row of the account list.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AccountRow {
     pub name: String,
     /// `configured` or `system`.
@@ -64,7 +65,7 @@ pub struct AccountRow {
 }
 
 /// An answer to a [`Query`] (or to [`crate::Input::AdvanceMarket`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Answer {
     Health(Health),
     Book(BookSnapshot),

@@ -2,6 +2,7 @@
 //! on the connection task (symbol names into ids, prices and quantities into ticks and lots, candle
 //! intervals into [`Interval`]s), so the core only ever sees values it can act on.
 
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use engine::{Decimal, NewOrder, OrderRef, OrderStatus, SymbolId};
@@ -9,7 +10,7 @@ use market::Interval;
 
 /// A client's request id, kept as the JSON text it sent (a string literal or a number) so that
 /// every answer echoes it exactly. Shared: answers on other threads carry it without a copy.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RequestId(Arc<str>);
 
 impl RequestId {
@@ -25,7 +26,7 @@ impl RequestId {
 }
 
 /// A kind of stream a connection can subscribe to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Channel {
     /// Every trade.
     Trades,
@@ -74,7 +75,7 @@ impl Channel {
 
 /// One stream a connection can subscribe to: a channel of one symbol (of one interval, for
 /// candles).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Topic {
     Trades(SymbolId),
     Ticker(SymbolId),
@@ -121,7 +122,7 @@ impl Topic {
 }
 
 /// Which orders GET_ORDERS returns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StatusFilter {
     /// Working orders: OPEN and PARTIALLY_FILLED.
     Open,
@@ -130,7 +131,7 @@ pub enum StatusFilter {
 }
 
 /// How a RESUME proves who it is.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Credentials {
     /// The resume token LOGIN (or an earlier RESUME) gave.
     Token(String),
@@ -141,7 +142,7 @@ pub enum Credentials {
 /// The secret half of a resume token the core may issue while handling a request. It comes from
 /// the operating system's randomness at the edge, never from the seed: the seed is printed and
 /// shared, and a token is what lets a connection act as its account.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SessionSecret(pub [u8; 16]);
 
 impl SessionSecret {
@@ -152,7 +153,7 @@ impl SessionSecret {
 }
 
 /// A parsed request: the command and the id to echo.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     pub rid: Option<RequestId>,
     pub command: Command,
@@ -175,7 +176,7 @@ impl Request {
 }
 
 /// What a client asks the exchange to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     Ping,
     /// Binds the connection to a configured account.

@@ -92,6 +92,7 @@ impl ResumeBuffer {
     }
 
     /// Whether no event is held.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }
@@ -308,11 +309,13 @@ impl Sessions {
     }
 
     /// How many tokens are remembered.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.by_number.len()
     }
 
     /// Whether no token is remembered.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.by_number.is_empty()
     }

@@ -5,6 +5,7 @@
 //! disarmed meanwhile) does nothing.
 
 use engine::{AccountId, CloseReason, Command};
+use serde::{Deserialize, Serialize};
 
 use crate::core::Core;
 use crate::effect::Effect;
@@ -19,7 +20,7 @@ pub const HOUSEKEEPING_INTERVAL_NS: u64 = 1_000_000_000;
 pub const DEAD_MANS_SWITCH_MAX_MS: u64 = 86_400_000;
 
 /// Something the core wants to be woken for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Timer {
     /// The synthetic market's next step.
     MarketStep,

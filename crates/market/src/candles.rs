@@ -75,7 +75,7 @@ impl Interval {
 }
 
 /// One candle: open, high, low and close prices in ticks, traded volume in lots.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Candle {
     /// The symbol traded.
     pub symbol: SymbolId,

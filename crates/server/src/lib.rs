@@ -11,17 +11,17 @@
 
 #![forbid(unsafe_code)]
 
-pub mod admin;
+mod admin;
 pub mod config;
 mod connection;
 pub mod delivery;
 pub mod dialect;
-pub mod engine_thread;
+mod engine_thread;
 pub mod link;
 mod link_faults;
 mod listener;
 pub mod outbound;
-pub mod registry;
+mod registry;
 mod rest;
 mod secrets;
 mod server;
