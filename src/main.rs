@@ -4,6 +4,7 @@
 //! load generator and the engine benchmark.
 
 mod bench_engine;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,9 @@ enum Command {
     /// Measure: the engine alone, or a server over the wire protocol.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run the whole exchange in simulated time over many seeds, checking its rules at every
+    /// step; prints one JSON summary last.
+    Simulate(simulate::SimulateArgs),
 }
 
 #[derive(Subcommand)]
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::Simulate(args)) => simulate::run(&args),
         None => serve(cli.serve),
     }
 }

@@ -160,6 +160,11 @@ impl EngineThread {
     fn apply(&mut self, input: Input) {
         let mut effects = std::mem::take(&mut self.effects);
         self.core.apply(now_ns(), input, &mut effects);
+        // Debug builds (the tests) check every invariant after every input; releases do not pay.
+        #[cfg(debug_assertions)]
+        if let Err(broken) = self.core.check_invariants() {
+            panic!("the core broke an invariant: {broken}");
+        }
         for effect in effects.drain(..) {
             match effect {
                 Effect::Schedule { at_ns, timer } => {
