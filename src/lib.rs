@@ -1,6 +1,8 @@
 //! exchange-simulator: a crypto exchange simulator for testing trading bots against an unreliable
 //! exchange. This facade re-exports what an embedding program needs.
 
+#![forbid(unsafe_code)]
+
 pub use engine;
 pub use faults;
 pub use market::{self, PriceModel};

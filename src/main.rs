@@ -3,6 +3,8 @@
 //! `exchange-sim` (or `exchange-sim serve`) runs the exchange; `exchange-sim bench ...` runs the
 //! load generator and the engine benchmark.
 
+#![forbid(unsafe_code)]
+
 mod bench_engine;
 mod simulate;
 

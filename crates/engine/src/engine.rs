@@ -56,6 +56,8 @@ use crate::event::{
 use crate::history::Ring;
 use crate::symbol::{asset_decimals, AssetSpec, Symbol, SymbolSpec};
 use crate::types::*;
+use funds::{div_nonneg, FillTerms};
+use positions::apply_to_position;
 
 /// How the engine is set up. Every limit is a number here, not an accident of memory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,7 +161,7 @@ pub struct Engine {
 }
 
 /// Sets an order's status, asserting the transition is legal.
-fn set_status(order: &mut Order, next: OrderStatus) {
+pub(crate) fn set_status(order: &mut Order, next: OrderStatus) {
     debug_assert!(
         order.status.can_become(next),
         "illegal transition {:?} -> {:?} for order {}",
@@ -168,81 +170,6 @@ fn set_status(order: &mut Order, next: OrderStatus) {
         order.id
     );
     order.status = next;
-}
-
-/// `value * num / den` rounded toward zero, falling back to a coarser order of operations when
-/// the product would overflow.
-fn mul_div(value: i128, num: i128, den: i128) -> i128 {
-    if den == 0 {
-        return 0;
-    }
-    match value.checked_mul(num) {
-        Some(p) if p >= 0 && den > 0 => div_nonneg(p, den),
-        Some(p) => p / den,
-        None => (value / den).saturating_mul(num),
-    }
-}
-
-/// `a / b` for `a >= 0`, `b > 0`, through 64-bit division when both fit (`i128` division is a
-/// slow library call); 0 when `b <= 0`.
-fn div_nonneg(a: i128, b: i128) -> i128 {
-    if b <= 0 {
-        return 0;
-    }
-    match (u64::try_from(a), u64::try_from(b)) {
-        (Ok(a), Ok(b)) => i128::from(a / b),
-        _ => a / b,
-    }
-}
-
-/// The fee on `received` at `rate`, rounded down, exactly and without overflow.
-fn fee_of(received: i128, rate: FeeRate) -> i128 {
-    let rate = i128::from(rate.0);
-    if rate == 0 {
-        return 0;
-    }
-    // floor(r * rate / S) = (r / S) * rate + floor((r % S) * rate / S), each part small.
-    let whole = div_nonneg(received, FeeRate::SCALE);
-    let part = received - whole * FeeRate::SCALE;
-    whole * rate + div_nonneg(part * rate, FeeRate::SCALE)
-}
-
-/// Applies a trade of `qty` lots at `unit` quote per lot to an average-cost position.
-fn apply_to_position(pos: &mut Position, buy: bool, qty: i64, unit: i128) {
-    let net = pos.net_qty.0;
-    let signed = if buy { qty } else { -qty };
-    if net == 0 || (net > 0) == buy {
-        pos.net_qty = Qty(net.saturating_add(signed));
-        pos.cost_basis = Amount(
-            pos.cost_basis
-                .0
-                .saturating_add(unit.saturating_mul(i128::from(qty))),
-        );
-        return;
-    }
-    let abs_net = net.unsigned_abs() as i128;
-    let close = i128::from(qty).min(abs_net);
-    let cost_closed = if close == abs_net {
-        pos.cost_basis.0
-    } else {
-        mul_div(pos.cost_basis.0, close, abs_net)
-    };
-    let value_closed = unit.saturating_mul(close);
-    let pnl = if net > 0 {
-        value_closed.saturating_sub(cost_closed)
-    } else {
-        cost_closed.saturating_sub(value_closed)
-    };
-    pos.realized_pnl = Amount(pos.realized_pnl.0.saturating_add(pnl));
-    pos.cost_basis = Amount(pos.cost_basis.0 - cost_closed);
-    let rest = i128::from(qty) - close;
-    if rest > 0 {
-        pos.net_qty = Qty(if buy { rest as i64 } else { -(rest as i64) });
-        pos.cost_basis = Amount(unit.saturating_mul(rest));
-    } else {
-        let close = close as i64;
-        pos.net_qty = Qty(if net > 0 { net - close } else { net + close });
-    }
 }
 
 /// Whether a resting price is acceptable to a taker on `side` with an optional limit.
@@ -941,31 +868,6 @@ impl Engine {
         }
     }
 
-    /// What an order's remaining quantity holds: its asset and amount.
-    fn hold(&self, order: &Order) -> (AssetId, Amount) {
-        let Some(sym) = self.symbol(order.symbol) else {
-            return (AssetId(0), Amount(0));
-        };
-        let rem = order.remaining_qty();
-        match (order.side, order.order_type, order.price) {
-            (Side::Buy, OrderType::Limit, Some(p)) => {
-                (sym.quote, sym.notional(p, rem).unwrap_or_default())
-            }
-            (Side::Buy, _, _) => (sym.quote, Amount(0)),
-            (Side::Sell, _, _) => (sym.base, sym.base_amount(rem)),
-        }
-    }
-
-    /// Moves what an order still holds from locked back to available.
-    fn release(&mut self, order: &Order) -> AssetId {
-        let (asset, amount) = self.hold(order);
-        if let Some(b) = self.balance_mut(order.account, asset) {
-            b.locked.0 -= amount.0;
-            b.available.0 += amount.0;
-        }
-        asset
-    }
-
     fn find(&self, account: AccountId, target: &OrderRef) -> Option<Found> {
         let acct = self.accounts.get(account.0 as usize)?;
         let open = match target {
@@ -1500,79 +1402,18 @@ impl Engine {
         // Which of `pairs` changed: what an order pays always moves (a lock or the available
         // quote of a market buy); what it receives, unless the fee takes all of it.
         let mut changed = [false; 4];
-        let taker_symbol = taker.symbol;
 
         // Settle both sides.
+        let terms = FillTerms {
+            price,
+            qty,
+            notional,
+            base_amount,
+            trade_id: TradeId(self.last_trade_id(taker.symbol).0 + 1),
+            ts_ns,
+        };
         for (order, is_maker) in [(&mut maker, true), (&mut *taker, false)] {
-            let rate = if is_maker {
-                self.config.maker_fee
-            } else {
-                self.config.taker_fee
-            };
-            let (received, recv_asset) = match order.side {
-                Side::Buy => (base_amount, base),
-                Side::Sell => (notional, quote),
-            };
-            let fee = fee_of(received, rate);
-            if let Some(f) = self.fees.get_mut(recv_asset.0 as usize) {
-                f.0 += fee;
-            }
-            let held = match (order.side, order.price) {
-                (Side::Buy, Some(limit)) => i128::from(limit.0) * per_tick_lot * i128::from(qty.0),
-                (Side::Buy, None) => 0,
-                (Side::Sell, _) => base_amount,
-            };
-            let (pay_asset, paid) = match order.side {
-                Side::Buy => (quote, notional),
-                Side::Sell => (base, base_amount),
-            };
-            if let Some(b) = self.balance_mut(order.account, pay_asset) {
-                // The hold of the filled quantity is unlocked; what it did not cost comes back.
-                b.locked.0 -= held;
-                b.available.0 += held - paid;
-            }
-            if let Some(b) = self.balance_mut(order.account, recv_asset) {
-                b.available.0 += received - fee;
-            }
-            let first = if is_maker { 0 } else { 2 };
-            let (pay_slot, recv_slot) = match order.side {
-                Side::Buy => (first + 1, first),
-                Side::Sell => (first, first + 1),
-            };
-            changed[pay_slot] = true;
-            changed[recv_slot] |= received != fee;
-            order.filled_qty.0 += qty.0;
-            order.cum_quote.0 += notional;
-            order.updated_ns = ts_ns;
-            let status = if order.remaining_qty().0 == 0 {
-                OrderStatus::Filled
-            } else {
-                OrderStatus::PartiallyFilled
-            };
-            set_status(order, status);
-            self.last_fill_id += 1;
-            let fill = Fill {
-                account: order.account,
-                order_id: order.id,
-                client_order_id: order.client_order_id,
-                symbol: order.symbol,
-                side: order.side,
-                fill_id: FillId(self.last_fill_id),
-                trade_id: TradeId(self.last_trade_id(taker_symbol).0 + 1),
-                price,
-                qty,
-                filled_qty: order.filled_qty,
-                remaining_qty: order.remaining_qty(),
-                status: order.status,
-                is_maker,
-                fee: Amount(fee),
-                fee_asset: recv_asset,
-                ts_ns,
-                account_seq: self.next_seq(order.account),
-            };
-            if let Some(a) = self.accounts.get_mut(order.account.0 as usize) {
-                a.fills.push(fill);
-            }
+            let fill = self.settle(order, is_maker, &terms, &mut changed);
             out.push(Event::Fill(fill));
         }
 
@@ -1654,5 +1495,7 @@ impl Engine {
     }
 }
 
+mod funds;
+mod positions;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,8 @@
 //! Money is integers: prices are [`Price`] ticks and quantities [`Qty`] lots of their symbol
 //! (`i64`), balances and fees are [`Amount`]s in the smallest unit of their asset (`i128`).
 
+#![forbid(unsafe_code)]
+
 mod book;
 pub mod decimal;
 pub mod engine;

@@ -11,8 +11,9 @@ use crate::catalog::Catalog;
 use crate::config::CoreConfig;
 use crate::connections::Connections;
 use crate::effect::{Effect, ReplyId};
+use crate::error::CoreError;
+use crate::market_clock::MarketClock;
 use crate::market_data::MarketData;
-use crate::market_step::MarketClock;
 use crate::message::{Message, StreamCut};
 use crate::query::Query;
 use crate::request::{Channel, Command, Request};
@@ -49,23 +50,6 @@ pub enum Input {
         symbol: SymbolId,
         cause: StreamCut,
     },
-}
-
-/// Why the core could not be built: the path of the setting at fault, and why.
-#[derive(Debug, thiserror::Error)]
-#[error("{path}: {reason}")]
-pub struct CoreError {
-    pub path: String,
-    pub reason: String,
-}
-
-impl CoreError {
-    pub(crate) fn new(path: impl Into<String>, reason: impl Into<String>) -> CoreError {
-        CoreError {
-            path: path.into(),
-            reason: reason.into(),
-        }
-    }
 }
 
 /// The exchange: engine, accounts, sessions, connections, subscriptions and the market, changed
@@ -215,12 +199,6 @@ impl Core {
     /// The account's id by name (configured, system, or a live anonymous one).
     pub fn account_id(&self, name: &str) -> Option<engine::AccountId> {
         self.accounts.by_name(name)
-    }
-
-    /// Checks every invariant of the core and of its engine; says which one is broken. Costly:
-    /// for the simulator (after every step) and debug tests.
-    pub fn check_invariants(&self) -> Result<(), String> {
-        crate::invariants::check(self)
     }
 
     /// [`Input::Request`]: one request from a connection, to the duty that handles it. Requests

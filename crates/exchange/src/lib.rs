@@ -28,19 +28,18 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
-mod auth;
 pub mod catalog;
 pub mod checksum;
 pub mod config;
 mod connections;
 mod core;
 mod effect;
+mod error;
+mod handle;
 mod invariants;
+mod market_clock;
 mod market_data;
-mod market_step;
 pub mod message;
-mod orders;
-mod queries;
 pub mod query;
 pub mod request;
 mod sessions;
@@ -50,13 +49,14 @@ pub mod timers;
 #[cfg(test)]
 mod tests;
 
-pub use crate::core::{Core, CoreError, Input};
+pub use crate::core::{Core, Input};
 pub use catalog::Catalog;
 pub use config::{AccountSetup, CoreConfig, HistoryLimits};
 pub use effect::{BoundAccount, Effect, ReplyId};
+pub use error::CoreError;
+pub use handle::PHANTOM_FILL_ID_BASE;
 pub use market_data::ORDERBOOK_PICTURE_LEVELS;
 pub use message::{Failure, Message};
-pub use orders::PHANTOM_FILL_ID_BASE;
 pub use query::{Answer, Query, RestAuth};
 pub use request::{Channel, Command, Credentials, Request, RequestId, StatusFilter, Topic};
 pub use timers::Timer;

@@ -12,17 +12,11 @@
 //! is also how a client resynchronises; a stream cut by the edge restarts the same way after a
 //! STREAM_RESET.
 
-use std::collections::BTreeMap;
-
-use engine::{BookLevelChanged, Level, Qty, Side, SymbolId, Trade};
+use engine::BookLevelChanged;
 use market::Candles;
 use rustc_hash::FxHashMap;
 
-use crate::checksum::{depth_checksum, CHECKSUM_LEVELS};
-use crate::core::Core;
-use crate::effect::Effect;
-use crate::message::{BookDelta, BookSnapshot, Failure, Message, StreamCut, Ticker};
-use crate::request::{Channel, RequestId, Topic};
+use crate::request::Topic;
 use crate::ticker_stats::RollingStats;
 use crate::ConnId;
 
@@ -31,24 +25,24 @@ pub const ORDERBOOK_PICTURE_LEVELS: usize = 10;
 
 /// What is kept per symbol for its streams.
 #[derive(Debug, Default)]
-struct SymbolStreams {
-    stats: RollingStats,
-    ticker_seq: u64,
+pub(crate) struct SymbolStreams {
+    pub stats: RollingStats,
+    pub ticker_seq: u64,
     /// Book level changes of the current command, for its delta.
-    pending_levels: Vec<BookLevelChanged>,
+    pub pending_levels: Vec<BookLevelChanged>,
     /// The current command changed the book.
-    touched: bool,
+    pub touched: bool,
 }
 
 /// Subscriptions and the state of every stream.
 pub(crate) struct MarketData {
     subscribers: FxHashMap<Topic, Vec<ConnId>>,
-    symbols: Vec<SymbolStreams>,
+    pub symbols: Vec<SymbolStreams>,
     pub candles: Candles,
     /// Something was published during the current input: subscriptions must not change after
     /// that in the same input, since a publication reaches the subscribers of the moment the
     /// edge handles it.
-    published: bool,
+    pub published: bool,
 }
 
 impl MarketData {
@@ -70,11 +64,11 @@ impl MarketData {
         self.subscribers.get(&topic).map_or(&[], Vec::as_slice)
     }
 
-    fn has_subscribers(&self, topic: Topic) -> bool {
+    pub(crate) fn has_subscribers(&self, topic: Topic) -> bool {
         !self.subscribers(topic).is_empty()
     }
 
-    fn add_subscriber(&mut self, topic: Topic, conn: ConnId) {
+    pub(crate) fn add_subscriber(&mut self, topic: Topic, conn: ConnId) {
         debug_assert!(!self.published, "subscription changed after a publication");
         let list = self.subscribers.entry(topic).or_default();
         if !list.contains(&conn) {
@@ -102,256 +96,6 @@ impl MarketData {
         if let Some(s) = self.symbols.get_mut(level.symbol.0 as usize) {
             s.pending_levels.push(level);
             s.touched = true;
-        }
-    }
-}
-
-impl Core {
-    /// Appends a publication on `topic`, if anyone subscribes to it.
-    fn publish(&mut self, topic: Topic, message: Message) {
-        self.market_data.published = true;
-        self.emit(Effect::Publish { topic, message });
-    }
-
-    pub(crate) fn subscribe(&mut self, conn: ConnId, rid: Option<RequestId>, topic: Topic) {
-        let Some(c) = self.connections.get_mut(conn) else {
-            return;
-        };
-        if !c.topics.contains(&topic) {
-            c.topics.push(topic);
-            self.market_data.add_subscriber(topic, conn);
-        }
-        self.answer(conn, Message::Subscribed { rid, topic });
-        self.start_stream(conn, topic);
-    }
-
-    /// Ends every subscription of `channel` on `symbol` (every interval, for candles).
-    pub(crate) fn unsubscribe(
-        &mut self,
-        conn: ConnId,
-        rid: Option<RequestId>,
-        channel: Channel,
-        symbol: Option<SymbolId>,
-    ) {
-        let Some(c) = self.connections.get_mut(conn) else {
-            return;
-        };
-        let matches = |t: &Topic| t.channel() == channel && t.symbol() == symbol;
-        let ended: Vec<Topic> = c.topics.iter().copied().filter(matches).collect();
-        if ended.is_empty() {
-            return self.fail(conn, rid, Failure::NotSubscribed(channel));
-        }
-        c.topics.retain(|t| !matches(t));
-        for topic in ended {
-            self.market_data.remove_subscriber(topic, conn);
-        }
-        self.answer(
-            conn,
-            Message::Unsubscribed {
-                rid,
-                channel,
-                symbol,
-            },
-        );
-    }
-
-    /// The first message of a stream: the L2 snapshot, the ORDERBOOK picture, the current ticker
-    /// (trades and candles start with the next one).
-    fn start_stream(&mut self, conn: ConnId, topic: Topic) {
-        let message = match topic {
-            Topic::BookL2(symbol) => Message::Book {
-                rid: None,
-                book: self.book_snapshot(symbol, usize::MAX),
-                stream: true,
-            },
-            Topic::Book(symbol) => {
-                Message::BookPicture(self.book_snapshot(symbol, ORDERBOOK_PICTURE_LEVELS))
-            }
-            Topic::Ticker(symbol) => Message::Ticker(self.ticker(symbol, false)),
-            Topic::Trades(_) | Topic::Candles(..) | Topic::Heartbeat => return,
-        };
-        self.answer(conn, message);
-    }
-
-    /// [`crate::Input::RestartStream`]: STREAM_RESET, then the stream's fresh start, if the
-    /// connection still subscribes to it.
-    pub(crate) fn restart_stream_if_subscribed(
-        &mut self,
-        conn: ConnId,
-        channel: Channel,
-        symbol: SymbolId,
-        cause: StreamCut,
-    ) {
-        let Some(topic) = self.connections.get(conn).and_then(|c| {
-            c.topics
-                .iter()
-                .copied()
-                .find(|t| t.channel() == channel && t.symbol() == Some(symbol))
-        }) else {
-            return;
-        };
-        let reset = Message::StreamReset {
-            channel,
-            symbol,
-            cause,
-        };
-        self.answer(conn, reset);
-        self.start_stream(conn, topic);
-    }
-
-    /// The book's top `levels` (at least the checksum's) with its checksum.
-    pub(crate) fn book_snapshot(&self, symbol: SymbolId, levels: usize) -> BookSnapshot {
-        let mut depth = self.engine.depth(symbol, levels.max(CHECKSUM_LEVELS));
-        let checksum = self
-            .catalog
-            .symbol(symbol)
-            .map_or(0, |s| depth_checksum(s, &depth));
-        depth.bids.truncate(levels);
-        depth.asks.truncate(levels);
-        BookSnapshot {
-            symbol,
-            depth,
-            checksum,
-            at_ns: self.now_ns,
-        }
-    }
-
-    /// The symbol's ticker now; `advance` counts a publication on the channel.
-    pub(crate) fn ticker(&mut self, symbol: SymbolId, advance: bool) -> Ticker {
-        let (bid, ask) = self.engine.best_bid_ask(symbol);
-        let last = self.engine.last_price(symbol);
-        let now = self.now_ns;
-        let (window, sequence_id) = match self.market_data.symbols.get_mut(symbol.0 as usize) {
-            Some(s) => {
-                if advance {
-                    s.ticker_seq += 1;
-                }
-                (s.stats.summary(now), s.ticker_seq)
-            }
-            None => (Default::default(), 0),
-        };
-        Ticker {
-            symbol,
-            last,
-            bid,
-            ask,
-            volume_lots: window.volume_lots,
-            high: window.high,
-            low: window.low,
-            sequence_id,
-            at_ns: now,
-        }
-    }
-
-    /// Publishes every symbol's ticker (each ticker interval).
-    pub(crate) fn publish_tickers(&mut self) {
-        for i in 0..self.catalog.symbols().len() {
-            let symbol = SymbolId(i as u32);
-            let topic = Topic::Ticker(symbol);
-            if self.market_data.has_subscribers(topic) {
-                let ticker = self.ticker(symbol, true);
-                self.publish(topic, Message::Ticker(ticker));
-            }
-        }
-    }
-
-    /// A trade: the 24-hour statistics, the TRADES stream and the candles it updates.
-    pub(crate) fn on_trade(&mut self, trade: &Trade) {
-        if let Some(s) = self.market_data.symbols.get_mut(trade.symbol.0 as usize) {
-            s.stats.on_trade(trade.ts_ns, trade.price, trade.qty.0);
-        }
-        let topic = Topic::Trades(trade.symbol);
-        if self.market_data.has_subscribers(topic) {
-            self.publish(topic, Message::Trade(*trade));
-        }
-        let updates = self.market_data.candles.on_trade(trade);
-        self.publish_candles(&updates);
-    }
-
-    /// Candle updates, to their interval's subscribers.
-    pub(crate) fn publish_candles(&mut self, updates: &[market::CandleUpdate]) {
-        for update in updates {
-            let topic = Topic::Candles(update.candle.symbol, update.candle.interval);
-            if self.market_data.has_subscribers(topic) {
-                let message = Message::Candle {
-                    candle: update.candle,
-                    closed: update.closed,
-                };
-                self.publish(topic, message);
-            }
-        }
-    }
-
-    /// After a command: the L2 delta and the ORDERBOOK picture of every book it changed.
-    pub(crate) fn publish_books(&mut self) {
-        for i in 0..self.market_data.symbols.len() {
-            let touched = self
-                .market_data
-                .symbols
-                .get_mut(i)
-                .is_some_and(|s| std::mem::take(&mut s.touched));
-            if touched {
-                self.publish_book(SymbolId(i as u32));
-            }
-        }
-    }
-
-    fn publish_book(&mut self, symbol: SymbolId) {
-        let l2 = self.market_data.has_subscribers(Topic::BookL2(symbol));
-        let picture = self.market_data.has_subscribers(Topic::Book(symbol));
-        let Some(streams) = self.market_data.symbols.get_mut(symbol.0 as usize) else {
-            return;
-        };
-        if !l2 && !picture {
-            // Nobody to tell: the buffer is kept for the next command.
-            streams.pending_levels.clear();
-            return;
-        }
-        let levels = std::mem::take(&mut streams.pending_levels);
-        let (Some(first), Some(last)) = (levels.first(), levels.last()) else {
-            return;
-        };
-        let (first_seq, last_seq) = (first.book_seq, last.book_seq);
-        let top = self.book_snapshot(symbol, ORDERBOOK_PICTURE_LEVELS);
-        if l2 {
-            // The latest total of each changed level, bids highest first, asks lowest first.
-            let mut bids: BTreeMap<engine::Price, Qty> = BTreeMap::new();
-            let mut asks: BTreeMap<engine::Price, Qty> = BTreeMap::new();
-            for l in &levels {
-                match l.side {
-                    Side::Buy => bids.insert(l.price, l.qty),
-                    Side::Sell => asks.insert(l.price, l.qty),
-                };
-            }
-            let to_levels = |m: BTreeMap<engine::Price, Qty>| -> Vec<Level> {
-                m.into_iter()
-                    .map(|(price, qty)| Level {
-                        price,
-                        qty,
-                        order_count: 0,
-                    })
-                    .collect()
-            };
-            let mut bids = to_levels(bids);
-            bids.reverse();
-            let delta = BookDelta {
-                symbol,
-                bids,
-                asks: to_levels(asks),
-                first_seq,
-                last_seq,
-                checksum: top.checksum,
-                at_ns: self.now_ns,
-            };
-            self.publish(Topic::BookL2(symbol), Message::BookDelta(delta));
-        }
-        if picture {
-            self.publish(Topic::Book(symbol), Message::BookPicture(top));
-        }
-        if let Some(streams) = self.market_data.symbols.get_mut(symbol.0 as usize) {
-            let mut levels = levels;
-            levels.clear();
-            streams.pending_levels = levels;
         }
     }
 }

@@ -8,6 +8,8 @@
 //! shared handle; [`FaultInjector::connection`] gives each connection its [`ConnectionFaults`].
 //! See `docs/FAULTS.md` for every mode and how the server calls this crate.
 
+#![forbid(unsafe_code)]
+
 mod config;
 mod connection;
 mod context;

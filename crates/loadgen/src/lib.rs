@@ -12,6 +12,8 @@
 //! runtime by default, one reused write buffer per connection, answers matched by scanning for
 //! `"request_id"` instead of parsing whole frames, and small socket buffers for subscribers.
 
+#![forbid(unsafe_code)]
+
 mod client;
 mod common;
 mod connections;

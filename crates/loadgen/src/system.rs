@@ -6,35 +6,21 @@ use std::fs;
 /// Raises the soft `RLIMIT_NOFILE` to at least `needed` (up to the hard limit, or beyond it
 /// when the process may raise that too); returns the soft limit in force afterwards.
 pub(crate) fn raise_nofile(needed: u64) -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit only writes into the struct we pass.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+    let nofile = rlimit::Resource::NOFILE;
+    let Ok((soft, hard)) = nofile.get() else {
         return 0;
-    }
-    if limit.rlim_cur >= needed {
-        return limit.rlim_cur;
-    }
-    let wanted = libc::rlimit {
-        rlim_cur: needed,
-        rlim_max: limit.rlim_max.max(needed),
     };
-    // SAFETY: setrlimit only reads the struct we pass.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } == 0 {
+    if soft >= needed {
+        return soft;
+    }
+    if nofile.set(needed, hard.max(needed)).is_ok() {
         return needed;
     }
     // Not allowed past the hard limit: take what the hard limit allows.
-    let capped = libc::rlimit {
-        rlim_cur: limit.rlim_max,
-        rlim_max: limit.rlim_max,
-    };
-    // SAFETY: as above.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &capped) } == 0 {
-        limit.rlim_max
+    if nofile.set(hard, hard).is_ok() {
+        hard
     } else {
-        limit.rlim_cur
+        soft
     }
 }
 

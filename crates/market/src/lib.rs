@@ -15,6 +15,7 @@
 //!
 //! How the server drives it is in `docs/MARKET.md` and on [`Market`].
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod candles;

@@ -16,7 +16,8 @@ use crate::dialect::Dialect;
 use crate::engine_thread::{now_ns, Envelope, SharedSeqs};
 use crate::link::{Action, Link};
 use crate::listener::Peer;
-use crate::outbound::{CloseNow, Outbound, OutboundReceiver, QueueOutlet};
+use crate::outbound::{CloseNow, Outbound, OutboundReceiver};
+use crate::queue_outlet::QueueOutlet;
 use crate::registry::{ConnHandle, Control, Registry};
 
 /// What every connection shares.

@@ -24,16 +24,8 @@ use rustc_hash::FxHashMap;
 
 use crate::config::SlowConsumerAction;
 use crate::dialect::Dialect;
+pub use crate::outbound::Refused;
 use crate::outbound::{FrameMeta, Outbound, SharedFrame};
-
-/// Why an item could not be queued.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Refused {
-    /// The queue is full: the connection is a slow consumer.
-    Full,
-    /// The connection is gone.
-    Gone,
-}
 
 /// A connection's queue as delivery reaches it.
 pub trait Outlet {

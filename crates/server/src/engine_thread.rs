@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::delivery::Delivery;
 use crate::dialect::Dialect;
-use crate::outbound::QueueOutlet;
+use crate::queue_outlet::QueueOutlet;
 
 /// Nanoseconds since the Unix epoch: the time inputs are stamped with.
 pub fn now_ns() -> u64 {

@@ -21,6 +21,7 @@ pub mod link;
 mod link_faults;
 mod listener;
 pub mod outbound;
+mod queue_outlet;
 mod registry;
 mod rest;
 mod secrets;

@@ -5,8 +5,6 @@ use std::sync::Arc;
 use engine::SymbolId;
 use exchange::{BoundAccount, Channel, Message};
 
-use crate::delivery::Refused;
-
 /// What the fault layer and the slow-consumer policy need to know about a frame, so that nothing
 /// ever parses JSON the server wrote itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +23,15 @@ pub struct FrameMeta {
 pub struct SharedFrame {
     pub body: Arc<str>,
     pub meta: FrameMeta,
+}
+
+/// Why an item could not be queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The queue is full: the connection is a slow consumer.
+    Full,
+    /// The connection is gone.
+    Gone,
 }
 
 /// An instruction to a connection.
@@ -261,63 +268,6 @@ mod tests {
         }
         pusher.join().unwrap();
         assert_eq!(got, 100);
-    }
-}
-
-/// The server's [`crate::delivery::Outlet`]: a connection's queue, and the switch that closes it
-/// at once even while its writer waits for a peer that stopped reading.
-pub struct QueueOutlet {
-    tx: OutboundSender,
-    kill: Option<tokio::sync::oneshot::Sender<CloseNow>>,
-    runtime: tokio::runtime::Handle,
-    /// How long a queued close may wait for a peer that does not read.
-    close_flush_timeout: std::time::Duration,
-}
-
-impl QueueOutlet {
-    pub fn new(
-        tx: OutboundSender,
-        kill: tokio::sync::oneshot::Sender<CloseNow>,
-        runtime: tokio::runtime::Handle,
-        close_flush_timeout: std::time::Duration,
-    ) -> QueueOutlet {
-        QueueOutlet {
-            tx,
-            kill: Some(kill),
-            runtime,
-            close_flush_timeout,
-        }
-    }
-}
-
-impl crate::delivery::Outlet for QueueOutlet {
-    fn try_push(&mut self, item: Outbound) -> Result<(), Refused> {
-        self.tx.try_send(item)
-    }
-
-    fn force_push(&mut self, item: Outbound) -> Result<(), Refused> {
-        self.tx.force_send(item)
-    }
-
-    fn room(&self) -> (usize, usize) {
-        (self.tx.capacity(), self.tx.max_capacity())
-    }
-
-    fn kill(&mut self, code: u16, reason: &'static str) {
-        if let Some(kill) = self.kill.take() {
-            let _ = kill.send(CloseNow { code, reason });
-        }
-    }
-
-    fn kill_unless_closed_soon(&mut self, code: u16, reason: &'static str) {
-        if let Some(kill) = self.kill.take() {
-            let wait = self.close_flush_timeout;
-            self.runtime.spawn(async move {
-                tokio::time::sleep(wait).await;
-                // Gone already when the close was written: then this does nothing.
-                let _ = kill.send(CloseNow { code, reason });
-            });
-        }
     }
 }
 
