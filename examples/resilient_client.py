@@ -215,7 +215,8 @@ async def main() -> int:
         print(json.dumps(final_view(client, plan)), flush=True)
         return 0
     finally:
-        await client.close()
+        # The exchange keeps what the report showed: no cancel-on-disconnect at the exit.
+        await client.close(keep_orders=True)
 
 
 if __name__ == "__main__":

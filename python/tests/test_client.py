@@ -15,7 +15,7 @@ from exchange_sim import (
     Simulator,
     differences,
 )
-from support import QUIET
+from support import QUIET, eventually
 
 pytestmark = pytest.mark.exchange_sim(config=QUIET)
 D = Decimal
@@ -81,5 +81,24 @@ def test_refusals_raise_with_the_servers_code(exchange_sim: Simulator) -> None:
             assert (refused.value.code, alice.stats.retries) == ("TICK_SIZE", 3)
             with pytest.raises(TypeError):
                 await alice.place_order("BTC/USD", "BUY", 0.01, price="40000")  # type: ignore[arg-type]
+
+    asyncio.run(scenario())
+
+
+def test_closing_cancels_the_orders_unless_asked_to_keep_them(exchange_sim: Simulator) -> None:
+    def statuses() -> dict[str, str]:
+        orders = exchange_sim.admin.orders("alice-key")["orders"]
+        return {o["client_order_id"]: o["status"] for o in orders}
+
+    async def scenario() -> None:
+        for keep in (False, True):
+            alice = ResilientClient(exchange_sim.url, "alice", "alice-key")
+            await alice.start()
+            await alice.place_order(
+                "BTC/USD", "BUY", "0.01", price="40000", client_order_id=f"k{keep}"
+            )
+            await alice.close(keep_orders=keep)
+        expected = {"kFalse": "CANCELLED", "kTrue": "OPEN"}
+        await eventually(lambda: statuses() == expected, f"orders {expected}")
 
     asyncio.run(scenario())

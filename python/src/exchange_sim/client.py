@@ -146,14 +146,22 @@ class ResilientClient:
             await self.close()
             raise
 
-    async def close(self) -> None:
-        """Stops reconnecting and closes the connection (cancel-on-disconnect then applies)."""
+    async def close(self, *, keep_orders: bool = False) -> None:
+        """Stops reconnecting and closes the connection. Cancel-on-disconnect then cancels the
+        account's open orders, as on any disconnect; with `keep_orders` the client first sends
+        LOGOUT, which ends the protection, so that the orders stay on the book."""
         tasks = [t for t in (self._supervisor, *self._resyncs.values()) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._link is not None:
-            await self._link.close()
+        link = self._link
+        if link is not None:
+            if keep_orders and not link.lost:
+                try:
+                    await link.ask({"type": "LOGOUT"}, self.answer_timeout_s)
+                except LinkLost:
+                    pass  # unanswered: the close below may still cancel the orders
+            await link.close()
         if self._fatal is None:
             self._fatal = RuntimeError("the client is closed")
         self._ready.set()
@@ -293,11 +301,11 @@ class ResilientClient:
                     await self._bind(link)
                     await self._subscribe(link)
                 except (LinkLost, _Retry) as e:
+                    await self._drop(link)
                     if isinstance(e, _Retry) and e.answer["code"] in MALFORMED:
                         malformed += 1
                         if malformed > MALFORMED_RETRIES_MAX:
                             raise RequestError(e.answer) from None
-                    await link.close()
                     await backoff.wait()
                     continue
                 backoff = Backoff(self._rng)
@@ -306,14 +314,19 @@ class ResilientClient:
                 await self._watch(link)
                 self._ready.clear()
                 self.stats.reconnects += 1
-                await link.close()
-                if link.failure is not None:
-                    raise link.failure
+                await self._drop(link)
         except asyncio.CancelledError:
             raise
         except BaseException as e:
             self._fatal = e
             self._ready.set()
+
+    @staticmethod
+    async def _drop(link: Link) -> None:
+        """Closes a link; a bug met while reading it is raised, never taken for a network fault."""
+        await link.close()
+        if link.failure is not None:
+            raise link.failure
 
     async def _wait_ready(self) -> Link:
         """The current bound link, once there is one."""
@@ -544,9 +557,10 @@ class ResilientClient:
             await self._books_loaded[symbol].wait()
 
     async def _caught_up(self, account_seq: int) -> bool:
-        """Waits up to the gap patience for the view to reach `account_seq`."""
+        """Waits up to the gap patience for the view to reach `account_seq` (and to be rebuilt,
+        if a conflict asked for that)."""
         deadline = self._now() + self.gap_patience_s
-        while self.view.account_seq < account_seq:
+        while self.view.account_seq < account_seq or self.view.needs_rebuild:
             remaining_s = deadline - self._now()
             if remaining_s <= 0:
                 return False
