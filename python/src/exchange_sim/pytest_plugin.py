@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 import pytest
 
 from .locate import BINARY_ENV, SCENARIOS_ENV, find_binary, find_scenario
-from .simulator import Simulator
+from .simulator import LOG_TAIL_LINES, Simulator
 
 DEFAULT_SEED = 1
 OPTION_KEYS = frozenset({"config", "scenario", "seed"})
@@ -76,9 +77,12 @@ def exchange_sim(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sim
     )
     yield simulator
     code = simulator.stop()
-    if code != 0:
+    # Killed by our own SIGTERM is a stop too: the binary installs its handler only after it
+    # starts listening, so a test that ends at once can stop it before the handler is there.
+    if code not in (0, -signal.SIGTERM):
+        tail = "\n".join(simulator.read_log().splitlines()[-LOG_TAIL_LINES:])
         pytest.fail(
-            f"exchange-sim exited with code {code} (log {simulator.log_path})", pytrace=False
+            f"exchange-sim exited with code {code}; {simulator.log_path}:\n{tail}", pytrace=False
         )
 
 
