@@ -7,16 +7,25 @@ import asyncio
 import random
 
 import pytest
-from exchange_sim import Admin, ResilientClient, Simulator, differences
+from exchange_sim import Admin, ApiError, ResilientClient, Simulator, differences
 from support import LIVELY, QUIET, eventually
 
 SYMBOL = "BTC/USD"
 
 
-def cut(admin: Admin, *, abrupt: bool) -> None:
-    """Disconnects alice's connection from the server's side."""
-    connection = next(c["id"] for c in admin.connections() if c["account"] == "alice")
-    admin.disconnect(connection, abrupt=abrupt, code=4000)
+async def cut(admin: Admin, *, abrupt: bool) -> None:
+    """Disconnects alice's connection from the server's side, once she has one (a fault may just
+    have cut the last one, and the client be reconnecting)."""
+
+    def disconnected() -> bool:
+        ids = [c["id"] for c in admin.connections() if c["account"] == "alice"]
+        try:
+            return bool(ids) and bool(admin.disconnect(ids[0], abrupt=abrupt, code=4000))
+        except ApiError as gone:  # closed between the listing and the cut
+            assert gone.status == 404, gone
+            return False
+
+    await eventually(disconnected, "a connection of alice's to cut")
 
 
 async def trade(client: ResilientClient, orders: int, seed: int) -> list[str]:
@@ -58,9 +67,9 @@ def test_the_client_survives_a_flaky_mobile_link(exchange_sim: Simulator) -> Non
             exchange_sim.url, "alice", "alice-key", symbols=[SYMBOL], answer_timeout_s=3.0
         ) as alice:
             coids = await trade(alice, 6, seed=1)
-            cut(admin, abrupt=False)
+            await cut(admin, abrupt=False)
             coids += await trade(alice, 6, seed=2)
-            cut(admin, abrupt=True)
+            await cut(admin, abrupt=True)
             coids += await trade(alice, 6, seed=3)
             admin.put_faults({"enabled": False})
             assert await differences(alice, admin) == []
