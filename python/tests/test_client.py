@@ -66,10 +66,16 @@ def test_refusals_raise_with_the_servers_code(exchange_sim: Simulator) -> None:
             with pytest.raises(OrderRejected) as rejected:
                 await alice.place_order("BTC/USD", "BUY", "100", price="50000")
             assert rejected.value.code == "INSUFFICIENT_FUNDS"
-            await alice.place_order("BTC/USD", "BUY", "0.01", price="40000", client_order_id="once")
+            first = await alice.place_order(
+                "BTC/USD", "BUY", "0.01", price="40000", client_order_id="once"
+            )
+            again = await alice.place_order(
+                "BTC/USD", "BUY", "0.01", price="40000", client_order_id="once"
+            )
+            assert again.order_id == first.order_id  # the same order: idempotent
             with pytest.raises(OrderRejected) as rejected:
                 await alice.place_order(
-                    "BTC/USD", "BUY", "0.01", price="40000", client_order_id="once"
+                    "BTC/USD", "BUY", "0.02", price="40000", client_order_id="once"
                 )
             assert rejected.value.code == "DUPLICATE_CLIENT_ORDER_ID"
             with pytest.raises(RequestError) as refused:

@@ -198,7 +198,9 @@ class ResilientClient:
     ) -> Order:
         """Places an order so that the exchange takes it exactly once, and returns it as the
         exchange acknowledged it. Without a client_order_id one is made up (it is what makes a
-        retry safe). Raises OrderRejected when the engine refuses the order."""
+        retry safe). Placing the same order again with the same client_order_id returns the
+        existing order; another order with a used client_order_id raises OrderRejected
+        (DUPLICATE_CLIENT_ORDER_ID), as does any order the engine refuses."""
         coid = client_order_id or self._make_client_order_id()
         request: Frame = {
             "type": "PLACE_ORDER",
@@ -241,9 +243,14 @@ class ResilientClient:
                 found = await self._reconcile(coid)
                 if found is not None:
                     return found
-            elif code == "DUPLICATE_CLIENT_ORDER_ID" and uncertain:
-                # An earlier attempt did reach the exchange: that order is the one.
-                return await self._order_status(coid)
+            elif code == "DUPLICATE_CLIENT_ORDER_ID":
+                # An earlier attempt reached the exchange, or this one arrived twice (the fault
+                # layer duplicates what clients send too): the order with this id is the one,
+                # unless it is another order that merely reuses the id.
+                existing = await self._order_status(coid)
+                if uncertain or _same_order(existing, request):
+                    return existing
+                raise OrderRejected(answer)
             elif answer["type"] == "ORDER_REJECT":
                 raise OrderRejected(answer)
             elif not await retries.again(code):
@@ -622,6 +629,16 @@ class _Retry(Exception):
     def __init__(self, answer: Frame) -> None:
         super().__init__(answer.get("code"))
         self.answer = answer
+
+
+def _same_order(order: Order, request: Frame) -> bool:
+    """Whether an order is what a PLACE_ORDER request asked for (symbol, side, price, quantity)."""
+    price = None if "price" not in request else Decimal(request["price"])
+    return (order.symbol, order.side, order.price) == (
+        request["symbol"],
+        request["side"],
+        price,
+    ) and order.filled_quantity + order.remaining_quantity == Decimal(request["quantity"])
 
 
 def _refusal(answer: Frame) -> Exception:
