@@ -55,6 +55,7 @@ from exchange_sim.money import format_decimal  # noqa: E402
 SYMBOL = "BTC/USD"
 EXIT_FAIL = 1
 EXIT_CANNOT_RUN = 2
+START_TIMEOUT_S = 10  # to connect and log in, retries included
 
 
 @dataclass(frozen=True)
@@ -192,9 +193,11 @@ async def main() -> int:
         seed=args.seed + 1,
     )
     try:
-        await client.start()
+        await client.start(timeout_s=START_TIMEOUT_S)
     except AuthFailed as e:
-        print(f"resilient_client: login refused: {e}", file=sys.stderr)
+        print(
+            f"resilient_client: login refused ({e}); check --account and --api-key", file=sys.stderr
+        )
         return EXIT_CANNOT_RUN
     except asyncio.TimeoutError:
         print(f"resilient_client: no exchange answers at {args.url}", file=sys.stderr)
