@@ -255,6 +255,50 @@ async fn reordered_frames_arrive_out_of_order_and_complete() {
 }
 
 #[tokio::test]
+async fn a_damaged_client_frame_is_never_carried_out() {
+    // Light damage to every PLACE_ORDER on its way in: many still read as an order, none is one
+    // the client sent, so none may trade.
+    let (mut server, addr) = start(config_with(json!({"modes": {
+        "corrupt_messages": {"probability": 1, "corruption_level": 0.001, "direction": "inbound",
+                             "message_types": ["PLACE_ORDER"]}
+    }})))
+    .await;
+    let mut alice = Raw::login(addr, "alice").await;
+    for i in 0..60 {
+        alice
+            .send(
+                json!({"type": "PLACE_ORDER", "symbol": "BTC/USD", "side": "BUY",
+                         "order_type": "LIMIT", "price": "40000.00", "quantity": "0.10000",
+                         "client_order_id": format!("c{i}")}),
+            )
+            .await;
+    }
+    let barrier = alice.send(json!({"type": "PING"})).await;
+    let (_, before) = alice.answer(barrier).await;
+    let answered = before.iter().filter(|v| v["type"] == "ERROR").count();
+    let damaged = before
+        .iter()
+        .filter(|v| {
+            v["code"] == "INVALID_MESSAGE"
+                && v["message"].as_str().is_some_and(|m| m.contains("damaged"))
+        })
+        .count();
+    assert!(
+        damaged > 0,
+        "some damaged frames still read as requests: {before:?}"
+    );
+    assert!(
+        before.iter().all(|v| v["type"] != "ORDER_ACK"),
+        "{before:?}"
+    );
+    assert!(answered >= damaged);
+    let (status, orders) = rest(addr, "/api/v1/orders", Some("alice-key")).await;
+    assert_eq!(status, 200);
+    assert_eq!(orders["orders"], json!([]), "nothing was carried out");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn corrupted_frames_are_still_text_frames() {
     let (mut server, addr) = start(config_with(json!({"modes": {
         "corrupt_messages": {"probability": 1, "corruption_level": 0.3, "message_types": ["PONG"]}
@@ -952,6 +996,7 @@ async fn every_example_scenario_file_can_be_put_as_it_is() {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("examples/faults")
         .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
     assert!(!files.is_empty());
@@ -1036,6 +1081,9 @@ fn the_ready_made_scenarios_are_valid_server_configs() {
     let mut checked = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).unwrap();
         let config =
             Config::from_json_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

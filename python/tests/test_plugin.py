@@ -9,7 +9,8 @@ import pytest
 from exchange_sim import SimulatorError, find_scenario
 from support import SCENARIOS
 
-SCENARIO_OPTION = ("--exchange-sim-scenarios", str(SCENARIOS))
+# One word: as two, pytest would take the directory for a test path and keep its cache there.
+SCENARIO_OPTION = (f"--exchange-sim-scenarios={SCENARIOS}",)
 
 
 def test_each_test_gets_a_fresh_simulator_with_seed_1(pytester: pytest.Pytester) -> None:

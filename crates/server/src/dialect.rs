@@ -27,6 +27,9 @@ pub enum EdgeError {
     TooLarge { limit: usize },
     /// The fault layer refuses requests now (`reject_orders`: busy; `outage`: unavailable).
     Refused(faults::RejectCode),
+    /// The fault layer damaged the frame on its way in (`corrupt_messages`) and it still reads
+    /// as a request: it is not carried out, since the client never sent it.
+    Damaged,
 }
 
 impl Dialect {
@@ -121,6 +124,12 @@ impl Dialect {
                 rid,
                 ErrorCode::MessageTooLarge,
                 format!("frames are limited to {limit} bytes"),
+                "{}".into(),
+            ),
+            EdgeError::Damaged => (
+                rid,
+                ErrorCode::InvalidMessage,
+                "the frame arrived damaged (corrupt_messages): nothing was done".into(),
                 "{}".into(),
             ),
             EdgeError::Refused(code) => (

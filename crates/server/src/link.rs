@@ -216,7 +216,16 @@ impl Link {
                     ..
                 }) => Arc::unwrap_or_clone(parsed),
                 Payload::Original(Body { text, .. }) => self.dialect.parse(&text, &self.catalog),
-                Payload::Corrupted(text) => self.dialect.parse(&text, &self.catalog),
+                // Damage a real link would never hand over: answered, never carried out (a
+                // damaged order could otherwise trade an amount the client never asked for).
+                Payload::Corrupted(text) => match self.dialect.parse(&text, &self.catalog) {
+                    Ok(request) => {
+                        let rid = request.rid.as_ref();
+                        self.edge_error(now_ms, rid, EdgeError::Damaged, out);
+                        continue;
+                    }
+                    Err(failure) => Err(failure),
+                },
             };
             self.on_parsed(now_ms, parsed, out);
             if matches!(out.last(), Some(Action::Close(..) | Action::Reset(_))) {

@@ -30,7 +30,7 @@ use crate::registry::Registry;
 pub enum ServerError {
     #[error("configuration: {0}")]
     Config(#[from] crate::config::ConfigError),
-    #[error("configuration: {0}")]
+    #[error("{0}")]
     Core(#[from] CoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
