@@ -851,6 +851,7 @@ impl Engine {
             filled_qty: order.filled_qty,
             remaining_qty: order.remaining_qty(),
             account_seq,
+            terms: order.terms(),
         }));
     }
 
@@ -1033,6 +1034,7 @@ impl Engine {
             filled_qty: after.filled_qty,
             remaining_qty: after.remaining_qty(),
             account_seq,
+            terms: after.terms(),
         }));
         self.emit_level(after.symbol, after.side, price, level_qty, out);
         self.emit_balance(account, asset, out);
@@ -1176,6 +1178,23 @@ impl Engine {
         {
             return Err(Reject::InvalidPostOnly);
         }
+        let quote_budget = match new.quote_budget {
+            None => None,
+            Some(b) if limit.is_none() && b.0 > 0 && new.time_in_force != TimeInForce::Fok => {
+                Some(b)
+            }
+            Some(_) => return Err(Reject::InvalidQuoteBudget),
+        };
+        // A sell spending a quote budget sells what it needs of the base the account holds.
+        let mut qty = new.qty;
+        if let (Side::Sell, Some(_)) = (new.side, quote_budget) {
+            let held = self.balance(new.account, sym.base).available.0;
+            let lots = i64::try_from(div_nonneg(held, sym.base_units_per_lot)).unwrap_or(0);
+            qty = qty.min(Qty(lots));
+            if qty.0 <= 0 {
+                return Err(Reject::InsufficientFunds);
+            }
+        }
         let (lock_asset, lock) = match (new.side, limit) {
             (Side::Buy, Some(p)) => {
                 let notional = sym.notional(p, new.qty).ok_or(Reject::Overflow)?;
@@ -1192,7 +1211,7 @@ impl Engine {
                         return Err(Reject::MinNotional);
                     }
                 }
-                let base = i128::from(new.qty.0)
+                let base = i128::from(qty.0)
                     .checked_mul(sym.base_units_per_lot)
                     .ok_or(Reject::Overflow)?;
                 (sym.base, Amount(base))
@@ -1235,7 +1254,7 @@ impl Engine {
                 new.account,
                 new.side,
                 limit,
-                new.qty.0,
+                qty.0,
                 stp,
                 market_buy.then_some(available),
             );
@@ -1250,7 +1269,7 @@ impl Engine {
             side: new.side,
             order_type: new.order_type,
             price: limit,
-            qty: new.qty,
+            qty,
             filled_qty: Qty(0),
             time_in_force: new.time_in_force,
             post_only: new.post_only,
@@ -1263,6 +1282,7 @@ impl Engine {
             },
             close_reason: None,
             cum_quote: Amount(0),
+            quote_budget,
             created_ns: ts_ns,
             updated_ns: ts_ns,
         };
@@ -1356,10 +1376,18 @@ impl Engine {
                 }
             }
             let mut qty = taker.remaining_qty().0.min(maker.remaining_qty().0);
+            let unit = i128::from(price.0) * self.symbols.get(sym_idx)?.quote_units_per_tick_lot;
+            if let Some(budget) = taker.quote_budget {
+                // What the budget still buys (or still wants to receive) at this price.
+                let left = (budget.0 - taker.cum_quote.0).max(0);
+                qty = qty.min(i64::try_from(div_nonneg(left, unit)).unwrap_or(i64::MAX));
+                if qty == 0 {
+                    return Some(CloseReason::MarketRemainder);
+                }
+            }
             if taker.side == Side::Buy && taker.price.is_none() {
-                let sym = self.symbols.get(sym_idx)?;
-                let unit = i128::from(price.0) * sym.quote_units_per_tick_lot;
-                let available = self.balance(taker.account, sym.quote).available.0;
+                let quote = self.symbols.get(sym_idx)?.quote;
+                let available = self.balance(taker.account, quote).available.0;
                 let affordable = i64::try_from(div_nonneg(available, unit)).unwrap_or(i64::MAX);
                 qty = qty.min(affordable);
                 if qty == 0 {

@@ -39,6 +39,8 @@ pub enum Reject {
     OrderClosed(OrderStatus),
     #[error("amend may only reduce the quantity, and not below what has filled")]
     InvalidAmend,
+    #[error("a quote budget is for market orders that are not fill-or-kill, and must be positive")]
+    InvalidQuoteBudget,
     #[error("amount too large")]
     Overflow,
     #[error("the account still has open orders")]

@@ -86,6 +86,8 @@ pub struct Fill {
     pub fee_asset: AssetId,
     pub ts_ns: u64,
     pub account_seq: u64,
+    /// The order's terms after this fill.
+    pub terms: OrderTerms,
 }
 
 /// An order closed by cancel or expiry.
@@ -103,6 +105,7 @@ pub struct OrderClosed {
     /// What was still open when it closed.
     pub remaining_qty: Qty,
     pub account_seq: u64,
+    pub terms: OrderTerms,
 }
 
 /// An order's quantity reduced in place.
@@ -117,6 +120,7 @@ pub struct OrderAmended {
     pub filled_qty: Qty,
     pub remaining_qty: Qty,
     pub account_seq: u64,
+    pub terms: OrderTerms,
 }
 
 /// A trade between a resting maker and an arriving taker.

@@ -248,6 +248,7 @@ impl MixedFlow {
             post_only: false,
             client_order_id: None,
             stp: None,
+            quote_budget: None,
         }
     }
 }

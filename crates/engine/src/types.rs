@@ -312,6 +312,9 @@ pub struct NewOrder {
     pub client_order_id: Option<ClientOrderId>,
     /// `None` takes the engine's configured default.
     pub stp: Option<StpMode>,
+    /// A market order only: the most quote it may spend (a buy) or receive (a sell); `qty` is then
+    /// an upper bound, and a sell is bounded by the base the account holds as well.
+    pub quote_budget: Option<Amount>,
 }
 
 /// What the engine is asked to do. Every command either succeeds, emitting its events, or fails
@@ -365,15 +368,46 @@ pub struct Order {
     pub close_reason: Option<CloseReason>,
     /// Quote paid (buys) or received before fees (sells) over all fills, for the average price.
     pub cum_quote: Amount,
+    /// A market order's quote budget (see [`NewOrder::quote_budget`]).
+    pub quote_budget: Option<Amount>,
     pub created_ns: u64,
     pub updated_ns: u64,
 }
 
 impl Order {
+    /// The terms its events repeat.
+    pub fn terms(&self) -> OrderTerms {
+        OrderTerms {
+            order_type: self.order_type,
+            time_in_force: self.time_in_force,
+            price: self.price,
+            qty: self.qty,
+            cum_quote: self.cum_quote,
+            quote_budget: self.quote_budget,
+            created_ns: self.created_ns,
+        }
+    }
+
     /// What is still open: quantity less what has filled.
     pub fn remaining_qty(&self) -> Qty {
         Qty(self.qty.0 - self.filled_qty.0)
     }
+}
+
+/// What an order's events repeat of the order, so that a dialect can describe the order whole
+/// from any one of them (Binance's executionReport does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderTerms {
+    pub order_type: OrderType,
+    pub time_in_force: TimeInForce,
+    /// The limit price; `None` for a market order.
+    pub price: Option<Price>,
+    /// The order's quantity.
+    pub qty: Qty,
+    /// Quote traded so far (after the event).
+    pub cum_quote: Amount,
+    pub quote_budget: Option<Amount>,
+    pub created_ns: u64,
 }
 
 /// An asset balance of one account: available to use, and locked by open orders.

@@ -183,6 +183,7 @@ fn command(op: &Op, last_order_id: u64) -> Command {
             post_only,
             client_order_id: c.map(client),
             stp,
+            quote_budget: None,
         }),
         Op::Cancel {
             account,

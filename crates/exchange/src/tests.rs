@@ -126,6 +126,7 @@ fn limit(side: Side, price: i64, qty: i64) -> Command {
         post_only: false,
         client_order_id: None,
         stp: None,
+        quote_budget: None,
     })
 }
 

@@ -384,6 +384,7 @@ impl MarketMaker {
             post_only: false,
             client_order_id: Some(id),
             stp: None,
+            quote_budget: None,
         }));
     }
 
@@ -484,6 +485,7 @@ mod tests {
                             status: OrderStatus::Open,
                             close_reason: None,
                             cum_quote: engine::Amount(0),
+                            quote_budget: None,
                             created_ns: 0,
                             updated_ns: 0,
                         };
@@ -536,6 +538,7 @@ mod tests {
             filled_qty: Qty(0),
             remaining_qty: order.remaining_qty(),
             account_seq: 0,
+            terms: order.terms(),
         }
     }
 
@@ -784,6 +787,7 @@ mod tests {
                 fee_asset: AssetId(1),
                 ts_ns: 0,
                 account_seq: 0,
+                terms: order.terms(),
             })
         };
         maker.on_event(&fill(&best_ask, best_ask.qty.0, OrderStatus::Filled));
@@ -840,6 +844,7 @@ mod tests {
             fee_asset: AssetId(0),
             ts_ns: 0,
             account_seq: 0,
+            terms: bid.terms(),
         }));
         let refresh = tick(&mut maker, 500 * MS, 5_000_000, &mut rng);
         assert_eq!(cancels(&refresh), 1);

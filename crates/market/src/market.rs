@@ -329,6 +329,7 @@ mod tests {
                 status: OrderStatus::Open,
                 close_reason: None,
                 cum_quote: Amount(0),
+                quote_budget: None,
                 created_ns: 0,
                 updated_ns: 0,
             },

@@ -146,6 +146,7 @@ impl TakerFlow {
             post_only: false,
             client_order_id: None,
             stp: None,
+            quote_budget: None,
         }
     }
 

@@ -161,6 +161,7 @@ fn a_users_market_buy_fills_against_the_makers_asks_within_the_ladder() {
         post_only: false,
         client_order_id: None,
         stp: None,
+        quote_budget: None,
     }))
     .expect("market buy");
     let fills: Vec<_> = sim

@@ -163,7 +163,7 @@ impl ErrorCode {
             Reject::UnknownSymbol => UnknownSymbol,
             Reject::UnknownAccount | Reject::UnknownAsset | Reject::AccountBusy => InternalError,
             Reject::MissingPrice => MissingPrice,
-            Reject::InvalidQuantity => InvalidQuantity,
+            Reject::InvalidQuantity | Reject::InvalidQuoteBudget => InvalidQuantity,
             Reject::MinQuantity => MinQuantity,
             Reject::MaxQuantity => MaxQuantity,
             Reject::MinNotional => MinNotional,

@@ -593,6 +593,7 @@ impl Ctx<'_, '_> {
             post_only: self.opt_bool("post_only", &r.post_only)?.unwrap_or(false),
             client_order_id: self.client_order_id()?,
             stp,
+            quote_budget: None,
         })
     }
 }

@@ -167,6 +167,7 @@ impl Engine {
             fee_asset: recv_asset,
             ts_ns,
             account_seq: self.next_seq(order.account),
+            terms: order.terms(),
         };
         if let Some(a) = self.accounts.get_mut(order.account.0 as usize) {
             a.fills.push(fill);

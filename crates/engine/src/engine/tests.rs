@@ -69,6 +69,7 @@ fn limit(account: AccountId, side: Side, price: i64, qty: i64) -> NewOrder {
         post_only: false,
         client_order_id: None,
         stp: None,
+        quote_budget: None,
     }
 }
 
@@ -1375,4 +1376,60 @@ fn a_retired_account_is_gone_and_funds_stay_conserved() {
     );
     assert_eq!(e.retire_account(alice), Err(Reject::UnknownAccount));
     e.check_invariants().unwrap();
+}
+
+#[test]
+fn a_market_order_with_a_quote_budget_spends_or_receives_at_most_it() {
+    let (mut e, alice, bob) = setup();
+    let mut out = Vec::new();
+    for (side, price) in [
+        (Side::Sell, 100),
+        (Side::Sell, 101),
+        (Side::Buy, 99),
+        (Side::Buy, 98),
+    ] {
+        e.execute(&Command::Place(limit(bob, side, price, 10)), 1, &mut out)
+            .unwrap();
+    }
+    let traded = |out: &[Event]| -> (i64, i128) {
+        out.iter()
+            .filter_map(|ev| match ev {
+                Event::Fill(f) if f.account == alice => Some(f),
+                _ => None,
+            })
+            .fold((0, 0), |(q, n), f| {
+                (q + f.qty.0, n + i128::from(f.price.0) * i128::from(f.qty.0))
+            })
+    };
+    // A buy of up to 1,000 lots with 1,500 to spend: 10 at 100, then 4 at 101 (404), not a 15th.
+    let mut buy = market(alice, Side::Buy, 1_000);
+    buy.quote_budget = Some(Amount(1_500));
+    out.clear();
+    e.execute(&Command::Place(buy), 2, &mut out).unwrap();
+    assert_eq!(traded(&out), (14, 1_404));
+    let closed = out.iter().find_map(|ev| match ev {
+        Event::Closed(c) => Some(*c),
+        _ => None,
+    });
+    assert_eq!(closed.map(|c| c.reason), Some(CloseReason::MarketRemainder));
+    assert_eq!(closed.map(|c| c.terms.cum_quote), Some(Amount(1_404)));
+    // A sell that wants to receive 1,500: 10 at 99, then 5 at 98 (490): 1,480.
+    let mut sell = market(alice, Side::Sell, 1_000);
+    sell.quote_budget = Some(Amount(1_500));
+    out.clear();
+    e.execute(&Command::Place(sell), 3, &mut out).unwrap();
+    assert_eq!(traded(&out), (15, 1_480));
+    e.check_invariants().unwrap();
+    // Only market orders that are not fill-or-kill take a budget.
+    let mut limit_with_budget = limit(alice, Side::Buy, 100, 1);
+    limit_with_budget.quote_budget = Some(Amount(100));
+    let mut fok = market(alice, Side::Buy, 1);
+    fok.time_in_force = TimeInForce::Fok;
+    fok.quote_budget = Some(Amount(100));
+    for order in [limit_with_budget, fok] {
+        assert_eq!(
+            e.execute(&Command::Place(order), 4, &mut out),
+            Err(Reject::InvalidQuoteBudget)
+        );
+    }
 }

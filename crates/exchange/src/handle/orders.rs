@@ -264,6 +264,7 @@ impl Core {
             fee_asset,
             ts_ns: self.now_ns,
             account_seq: self.engine.account_seq(account),
+            terms: order.terms(),
         };
         self.answer(conn, Message::OrderFilled(fill));
     }
