@@ -58,7 +58,9 @@ pub use handle::PHANTOM_FILL_ID_BASE;
 pub use market_data::ORDERBOOK_PICTURE_LEVELS;
 pub use message::{Failure, Message};
 pub use query::{Answer, Query, RestAuth};
-pub use request::{Channel, Command, Credentials, Request, RequestId, StatusFilter, Topic};
+pub use request::{
+    Channel, Command, Credentials, Request, RequestId, StatusFilter, Topic, BOOK_TOP_LEVELS,
+};
 pub use timers::Timer;
 
 /// A connection's id: the server's counter, from 1.

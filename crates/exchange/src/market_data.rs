@@ -6,13 +6,15 @@
 //! - The book after every command that changed it: one ORDERBOOK_L2 delta with every level the
 //!   command changed (its latest total) and the book sequences it covers, and the ORDERBOOK
 //!   picture of the top levels; both with the checksum of the top 10 levels.
-//! - The ticker every ticker interval, with 24-hour statistics.
+//! - The best bid and ask whenever either changes, and the top 5, 10 or 20 levels as pictures.
+//! - The ticker every ticker interval, with 24-hour statistics, per symbol and for all at once.
+//! - Trades again on the aggregated-trades topic, for a dialect that shows them so.
 //!
 //! Every new subscription to a book or ticker starts with a fresh snapshot, so subscribing again
 //! is also how a client resynchronises; a stream cut by the edge restarts the same way after a
 //! STREAM_RESET.
 
-use engine::BookLevelChanged;
+use engine::{BookLevelChanged, Level};
 use market::Candles;
 use rustc_hash::FxHashMap;
 
@@ -21,7 +23,7 @@ use crate::ticker_stats::RollingStats;
 use crate::ConnId;
 
 /// Levels of each side in the ORDERBOOK picture.
-pub const ORDERBOOK_PICTURE_LEVELS: usize = 10;
+pub const ORDERBOOK_PICTURE_LEVELS: u8 = 10;
 
 /// What is kept per symbol for its streams.
 #[derive(Debug, Default)]
@@ -32,6 +34,8 @@ pub(crate) struct SymbolStreams {
     pub pending_levels: Vec<BookLevelChanged>,
     /// The current command changed the book.
     pub touched: bool,
+    /// The best bid and ask last published on the book ticker.
+    pub book_ticker: (Option<Level>, Option<Level>),
 }
 
 /// Subscriptions and the state of every stream.

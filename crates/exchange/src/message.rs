@@ -58,6 +58,16 @@ pub struct Ticker {
     pub at_ns: u64,
 }
 
+/// The best bid and ask of a symbol, with the book sequence they reflect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct BookTicker {
+    pub symbol: SymbolId,
+    pub bid: Option<Level>,
+    pub ask: Option<Level>,
+    pub book_seq: u64,
+    pub at_ns: u64,
+}
+
 /// An account's position in one symbol, with its unrealized PnL at the last trade price.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct PositionReport {
@@ -257,6 +267,10 @@ pub enum Message {
     BookPicture(BookSnapshot),
     /// MARKET_DATA on TICKER.
     Ticker(Ticker),
+    /// Every symbol's ticker, on the all-market ticker topics.
+    Tickers(Vec<Ticker>),
+    /// The best bid and ask after a change of either (price or quantity).
+    BookTicker(BookTicker),
     /// CANDLE on CANDLES.
     Candle { candle: Candle, closed: bool },
     /// STREAM_RESET: a fresh start of the stream follows (where it has one).
@@ -303,6 +317,8 @@ impl Message {
             | Message::BookDelta(_)
             | Message::BookPicture(_)
             | Message::Ticker(_)
+            | Message::Tickers(_)
+            | Message::BookTicker(_)
             | Message::Candle { .. }
             | Message::StreamReset { .. }
             | Message::ServerNotice { .. } => None,
@@ -347,8 +363,8 @@ impl Message {
             Message::Trade(_) => Some(Channel::Trades),
             Message::BookDelta(_) => Some(Channel::OrderbookL2),
             Message::Book { stream: true, .. } => Some(Channel::OrderbookL2),
-            Message::BookPicture(_) => Some(Channel::Orderbook),
-            Message::Ticker(_) => Some(Channel::Ticker),
+            Message::BookPicture(_) | Message::BookTicker(_) => Some(Channel::Orderbook),
+            Message::Ticker(_) | Message::Tickers(_) => Some(Channel::Ticker),
             Message::Candle { .. } => Some(Channel::Candles),
             Message::StreamReset { channel, .. } => Some(*channel),
             _ => None,
@@ -372,6 +388,7 @@ impl Message {
             Message::Trade(trade) => Some(trade.symbol),
             Message::BookDelta(delta) => Some(delta.symbol),
             Message::Ticker(ticker) => Some(ticker.symbol),
+            Message::BookTicker(top) => Some(top.symbol),
             Message::Candle { candle, .. } => Some(candle.symbol),
             Message::StreamReset { symbol, .. } => Some(*symbol),
             _ => None,

@@ -74,41 +74,62 @@ impl Channel {
 }
 
 /// One stream a connection can subscribe to: a channel of one symbol (of one interval, for
-/// candles).
+/// candles). A dialect renders what is published on a topic in its own shape; two topics may
+/// carry the same message (a trade on `Trades` and `AggTrades`, a ticker on `Ticker` and
+/// `MiniTicker`) when a dialect shows it two ways.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Topic {
     Trades(SymbolId),
+    /// Trades, for a dialect that shows them aggregated (each trade its own aggregate here).
+    AggTrades(SymbolId),
     Ticker(SymbolId),
-    /// The ORDERBOOK picture.
-    Book(SymbolId),
+    /// The ticker, for a dialect that also has a smaller one.
+    MiniTicker(SymbolId),
+    /// Every symbol's ticker at once, each ticker interval.
+    AllTickers,
+    /// Every symbol's small ticker at once, each ticker interval.
+    AllMiniTickers,
+    /// The best bid and ask, whenever they change.
+    BookTicker(SymbolId),
+    /// The top `levels` of the book as a full picture on every change (the native ORDERBOOK
+    /// channel is 10 levels; [`BOOK_TOP_LEVELS`] lists every depth offered).
+    BookTop(SymbolId, u8),
     /// The ORDERBOOK_L2 snapshot and deltas.
     BookL2(SymbolId),
     Candles(SymbolId, Interval),
     Heartbeat,
 }
 
+/// The depths of [`Topic::BookTop`] pictures.
+pub const BOOK_TOP_LEVELS: [u8; 3] = [5, 10, 20];
+
 impl Topic {
-    /// The topic's channel.
+    /// The channel the topic belongs to: what fault filters and stream restarts name.
     pub fn channel(self) -> Channel {
         match self {
-            Topic::Trades(_) => Channel::Trades,
-            Topic::Ticker(_) => Channel::Ticker,
-            Topic::Book(_) => Channel::Orderbook,
+            Topic::Trades(_) | Topic::AggTrades(_) => Channel::Trades,
+            Topic::Ticker(_) | Topic::MiniTicker(_) | Topic::AllTickers | Topic::AllMiniTickers => {
+                Channel::Ticker
+            }
+            Topic::BookTicker(_) | Topic::BookTop(..) => Channel::Orderbook,
             Topic::BookL2(_) => Channel::OrderbookL2,
             Topic::Candles(..) => Channel::Candles,
             Topic::Heartbeat => Channel::Heartbeat,
         }
     }
 
-    /// The topic's symbol (none for heartbeats).
+    /// The topic's symbol (none for heartbeats and all-market topics).
     pub fn symbol(self) -> Option<SymbolId> {
         match self {
             Topic::Trades(s)
+            | Topic::AggTrades(s)
             | Topic::Ticker(s)
-            | Topic::Book(s)
+            | Topic::MiniTicker(s)
+            | Topic::BookTicker(s)
+            | Topic::BookTop(s, _)
             | Topic::BookL2(s)
             | Topic::Candles(s, _) => Some(s),
-            Topic::Heartbeat => None,
+            Topic::AllTickers | Topic::AllMiniTickers | Topic::Heartbeat => None,
         }
     }
 

@@ -44,6 +44,8 @@ pub fn type_name(message: &Message) -> &'static str {
         Message::Trade(_) => "TRADE",
         Message::BookDelta(_) | Message::BookPicture(_) => "ORDERBOOK_UPDATE",
         Message::Ticker(_) => "MARKET_DATA",
+        Message::Tickers(_) => "TICKERS",
+        Message::BookTicker(_) => "BOOK_TICKER",
         Message::Candle { .. } => "CANDLE",
         Message::StreamReset { .. } => "STREAM_RESET",
         Message::ServerNotice { .. } => "SERVER_NOTICE",
@@ -240,6 +242,37 @@ fn fields(w: &mut ObjectWriter<'_>, message: &Message, catalog: &Catalog) {
             book_fields(w, catalog, book);
         }
         Message::Ticker(ticker) => ticker_fields(w, catalog, ticker),
+        Message::Tickers(tickers) => {
+            w.with("tickers", |out| {
+                out.push('[');
+                for (i, ticker) in tickers.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let mut item = ObjectWriter::new(out);
+                    ticker_fields(&mut item, catalog, ticker);
+                    item.end();
+                }
+                out.push(']');
+            });
+        }
+        Message::BookTicker(top) => {
+            let Some(sym) = catalog.symbol(top.symbol) else {
+                return;
+            };
+            w.str("channel", Channel::Orderbook.as_str())
+                .str("symbol", &sym.spec.name);
+            price_field(w, "bid", sym, top.bid.map(|l| l.price));
+            price_field(w, "ask", sym, top.ask.map(|l| l.price));
+            w.str_with("bid_size", |o| {
+                sym.write_qty(top.bid.map_or(engine::Qty(0), |l| l.qty), o)
+            })
+            .str_with("ask_size", |o| {
+                sym.write_qty(top.ask.map_or(engine::Qty(0), |l| l.qty), o)
+            })
+            .u64("book_seq", top.book_seq);
+            timestamp(w, top.at_ns);
+        }
         Message::Candle { candle, closed } => candle_fields(w, catalog, candle, *closed),
         Message::StreamReset {
             channel,

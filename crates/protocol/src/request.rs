@@ -282,7 +282,9 @@ impl Ctx<'_, '_> {
                 Command::Subscribe(match (channel, symbol) {
                     (Channel::Trades, Some(s)) => Topic::Trades(s),
                     (Channel::Ticker, Some(s)) => Topic::Ticker(s),
-                    (Channel::Orderbook, Some(s)) => Topic::Book(s),
+                    (Channel::Orderbook, Some(s)) => {
+                        Topic::BookTop(s, exchange::ORDERBOOK_PICTURE_LEVELS)
+                    }
                     (Channel::OrderbookL2, Some(s)) => Topic::BookL2(s),
                     (Channel::Candles, Some(s)) => Topic::Candles(s, self.interval()?),
                     _ => Topic::Heartbeat,

@@ -8,9 +8,8 @@ use engine::{Level, Qty, Side, SymbolId, Trade};
 use crate::checksum::{depth_checksum, CHECKSUM_LEVELS};
 use crate::core::Core;
 use crate::effect::Effect;
-use crate::market_data::ORDERBOOK_PICTURE_LEVELS;
-use crate::message::{BookDelta, BookSnapshot, Failure, Message, StreamCut, Ticker};
-use crate::request::{Channel, RequestId, Topic};
+use crate::message::{BookDelta, BookSnapshot, BookTicker, Failure, Message, StreamCut, Ticker};
+use crate::request::{Channel, RequestId, Topic, BOOK_TOP_LEVELS};
 use crate::ConnId;
 
 impl Core {
@@ -62,8 +61,8 @@ impl Core {
         );
     }
 
-    /// The first message of a stream: the L2 snapshot, the ORDERBOOK picture, the current ticker
-    /// (trades and candles start with the next one).
+    /// The first message of a stream: the L2 snapshot, the book picture, the current best bid
+    /// and ask, the current ticker (trades and candles start with the next one).
     fn start_stream(&mut self, conn: ConnId, topic: Topic) {
         let message = match topic {
             Topic::BookL2(symbol) => Message::Book {
@@ -71,17 +70,23 @@ impl Core {
                 book: self.book_snapshot(symbol, usize::MAX),
                 stream: true,
             },
-            Topic::Book(symbol) => {
-                Message::BookPicture(self.book_snapshot(symbol, ORDERBOOK_PICTURE_LEVELS))
+            Topic::BookTop(symbol, levels) => {
+                Message::BookPicture(self.book_snapshot(symbol, levels.into()))
             }
-            Topic::Ticker(symbol) => Message::Ticker(self.ticker(symbol, false)),
-            Topic::Trades(_) | Topic::Candles(..) | Topic::Heartbeat => return,
+            Topic::BookTicker(symbol) => Message::BookTicker(self.book_ticker(symbol)),
+            Topic::Ticker(symbol) | Topic::MiniTicker(symbol) => {
+                Message::Ticker(self.ticker(symbol, false))
+            }
+            Topic::AllTickers | Topic::AllMiniTickers => Message::Tickers(self.all_tickers()),
+            Topic::Trades(_) | Topic::AggTrades(_) | Topic::Candles(..) | Topic::Heartbeat => {
+                return
+            }
         };
         self.answer(conn, message);
     }
 
-    /// [`crate::Input::RestartStream`]: STREAM_RESET, then the stream's fresh start, if the
-    /// connection still subscribes to it.
+    /// [`crate::Input::RestartStream`]: STREAM_RESET, then the fresh start of every stream of
+    /// the channel and symbol the connection still subscribes to.
     pub(crate) fn restart_stream_if_subscribed(
         &mut self,
         conn: ConnId,
@@ -89,21 +94,69 @@ impl Core {
         symbol: SymbolId,
         cause: StreamCut,
     ) {
-        let Some(topic) = self.connections.get(conn).and_then(|c| {
+        let Some(topics) = self.connections.get(conn).map(|c| {
             c.topics
                 .iter()
                 .copied()
-                .find(|t| t.channel() == channel && t.symbol() == Some(symbol))
+                .filter(|t| t.channel() == channel && t.symbol() == Some(symbol))
+                .collect::<Vec<_>>()
         }) else {
             return;
         };
+        if topics.is_empty() {
+            return;
+        }
         let reset = Message::StreamReset {
             channel,
             symbol,
             cause,
         };
         self.answer(conn, reset);
-        self.start_stream(conn, topic);
+        for topic in topics {
+            self.start_stream(conn, topic);
+        }
+    }
+
+    fn book_ticker(&self, symbol: SymbolId) -> BookTicker {
+        let (bid, ask) = self.engine.best_bid_ask(symbol);
+        BookTicker {
+            symbol,
+            bid,
+            ask,
+            book_seq: self.engine.book_seq(symbol),
+            at_ns: self.now_ns,
+        }
+    }
+
+    fn all_tickers(&mut self) -> Vec<Ticker> {
+        (0..self.catalog.symbols().len())
+            .map(|i| self.ticker(SymbolId(i as u32), false))
+            .collect()
+    }
+
+    /// The book ticker, if the best bid or ask (price or quantity) changed since the last one.
+    fn publish_book_ticker(&mut self, symbol: SymbolId) {
+        let topic = Topic::BookTicker(symbol);
+        let (bid, ask) = self.engine.best_bid_ask(symbol);
+        let Some(streams) = self.market_data.symbols.get_mut(symbol.0 as usize) else {
+            return;
+        };
+        if streams.book_ticker == (bid, ask) {
+            return;
+        }
+        streams.book_ticker = (bid, ask);
+        if self.market_data.has_subscribers(topic) {
+            let top = self.book_ticker(symbol);
+            self.publish(topic, Message::BookTicker(top));
+        }
+    }
+
+    /// The checksum of the book's top levels.
+    fn book_checksum(&self, symbol: SymbolId) -> u32 {
+        let depth = self.engine.depth(symbol, CHECKSUM_LEVELS);
+        self.catalog
+            .symbol(symbol)
+            .map_or(0, |s| depth_checksum(s, &depth))
     }
 
     /// The book's top `levels` (at least the checksum's) with its checksum.
@@ -150,14 +203,26 @@ impl Core {
         }
     }
 
-    /// Publishes every symbol's ticker (each ticker interval).
+    /// Publishes every symbol's ticker (each ticker interval), and all of them at once.
     pub(crate) fn publish_tickers(&mut self) {
         for i in 0..self.catalog.symbols().len() {
             let symbol = SymbolId(i as u32);
-            let topic = Topic::Ticker(symbol);
-            if self.market_data.has_subscribers(topic) {
+            let full = self.market_data.has_subscribers(Topic::Ticker(symbol));
+            let mini = self.market_data.has_subscribers(Topic::MiniTicker(symbol));
+            if full || mini {
                 let ticker = self.ticker(symbol, true);
-                self.publish(topic, Message::Ticker(ticker));
+                if full {
+                    self.publish(Topic::Ticker(symbol), Message::Ticker(ticker));
+                }
+                if mini {
+                    self.publish(Topic::MiniTicker(symbol), Message::Ticker(ticker));
+                }
+            }
+        }
+        for topic in [Topic::AllTickers, Topic::AllMiniTickers] {
+            if self.market_data.has_subscribers(topic) {
+                let tickers = self.all_tickers();
+                self.publish(topic, Message::Tickers(tickers));
             }
         }
     }
@@ -167,9 +232,10 @@ impl Core {
         if let Some(s) = self.market_data.symbols.get_mut(trade.symbol.0 as usize) {
             s.stats.on_trade(trade.ts_ns, trade.price, trade.qty.0);
         }
-        let topic = Topic::Trades(trade.symbol);
-        if self.market_data.has_subscribers(topic) {
-            self.publish(topic, Message::Trade(*trade));
+        for topic in [Topic::Trades(trade.symbol), Topic::AggTrades(trade.symbol)] {
+            if self.market_data.has_subscribers(topic) {
+                self.publish(topic, Message::Trade(*trade));
+            }
         }
         let updates = self.market_data.candles.on_trade(trade);
         self.publish_candles(&updates);
@@ -189,7 +255,8 @@ impl Core {
         }
     }
 
-    /// After a command: the L2 delta and the ORDERBOOK picture of every book it changed.
+    /// After a command: the L2 delta, the book pictures and the book ticker of every book it
+    /// changed.
     pub(crate) fn publish_books(&mut self) {
         for i in 0..self.market_data.symbols.len() {
             let touched = self
@@ -204,12 +271,19 @@ impl Core {
     }
 
     fn publish_book(&mut self, symbol: SymbolId) {
+        self.publish_book_ticker(symbol);
+        for levels in BOOK_TOP_LEVELS {
+            let topic = Topic::BookTop(symbol, levels);
+            if self.market_data.has_subscribers(topic) {
+                let picture = self.book_snapshot(symbol, levels.into());
+                self.publish(topic, Message::BookPicture(picture));
+            }
+        }
         let l2 = self.market_data.has_subscribers(Topic::BookL2(symbol));
-        let picture = self.market_data.has_subscribers(Topic::Book(symbol));
         let Some(streams) = self.market_data.symbols.get_mut(symbol.0 as usize) else {
             return;
         };
-        if !l2 && !picture {
+        if !l2 {
             // Nobody to tell: the buffer is kept for the next command.
             streams.pending_levels.clear();
             return;
@@ -219,42 +293,37 @@ impl Core {
             return;
         };
         let (first_seq, last_seq) = (first.book_seq, last.book_seq);
-        let top = self.book_snapshot(symbol, ORDERBOOK_PICTURE_LEVELS);
-        if l2 {
-            // The latest total of each changed level, bids highest first, asks lowest first.
-            let mut bids: BTreeMap<engine::Price, Qty> = BTreeMap::new();
-            let mut asks: BTreeMap<engine::Price, Qty> = BTreeMap::new();
-            for l in &levels {
-                match l.side {
-                    Side::Buy => bids.insert(l.price, l.qty),
-                    Side::Sell => asks.insert(l.price, l.qty),
-                };
-            }
-            let to_levels = |m: BTreeMap<engine::Price, Qty>| -> Vec<Level> {
-                m.into_iter()
-                    .map(|(price, qty)| Level {
-                        price,
-                        qty,
-                        order_count: 0,
-                    })
-                    .collect()
+        let checksum = self.book_checksum(symbol);
+        // The latest total of each changed level, bids highest first, asks lowest first.
+        let mut bids: BTreeMap<engine::Price, Qty> = BTreeMap::new();
+        let mut asks: BTreeMap<engine::Price, Qty> = BTreeMap::new();
+        for l in &levels {
+            match l.side {
+                Side::Buy => bids.insert(l.price, l.qty),
+                Side::Sell => asks.insert(l.price, l.qty),
             };
-            let mut bids = to_levels(bids);
-            bids.reverse();
-            let delta = BookDelta {
-                symbol,
-                bids,
-                asks: to_levels(asks),
-                first_seq,
-                last_seq,
-                checksum: top.checksum,
-                at_ns: self.now_ns,
-            };
-            self.publish(Topic::BookL2(symbol), Message::BookDelta(delta));
         }
-        if picture {
-            self.publish(Topic::Book(symbol), Message::BookPicture(top));
-        }
+        let to_levels = |m: BTreeMap<engine::Price, Qty>| -> Vec<Level> {
+            m.into_iter()
+                .map(|(price, qty)| Level {
+                    price,
+                    qty,
+                    order_count: 0,
+                })
+                .collect()
+        };
+        let mut bids = to_levels(bids);
+        bids.reverse();
+        let delta = BookDelta {
+            symbol,
+            bids,
+            asks: to_levels(asks),
+            first_seq,
+            last_seq,
+            checksum,
+            at_ns: self.now_ns,
+        };
+        self.publish(Topic::BookL2(symbol), Message::BookDelta(delta));
         if let Some(streams) = self.market_data.symbols.get_mut(symbol.0 as usize) {
             let mut levels = levels;
             levels.clear();
