@@ -116,3 +116,88 @@ async fn sigterm_closes_every_connection_with_1001_and_exits_0() {
         assert_eq!(rest, "", "nothing but the two start-up lines on stdout");
     }
 }
+
+/// Runs `exchange-sim` with `args` to its end (at most [`WAIT`]): exit code, stdout, stderr.
+async fn run_to_end(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = tokio::time::timeout(WAIT, exchange_sim().args(args).output())
+        .await
+        .unwrap_or_else(|_| panic!("exchange-sim {args:?} did not end: it ignored its options"))
+        .expect("run exchange-sim");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn options_before_serve_are_used_not_dropped() {
+    // `--seed 5 serve --port 0`: the seed counts.
+    let mut child = exchange_sim()
+        .args(["--seed", "5", "serve", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn exchange-sim");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    tokio::time::timeout(WAIT, stdout.read_line(&mut line))
+        .await
+        .expect("a seed line")
+        .expect("read stdout");
+    assert_eq!(line.trim(), "exchange-sim: seed 5");
+    let _ = child.kill().await;
+
+    // `--config <missing file> serve`: the file counts, so start-up fails on it.
+    let (code, _, stderr) =
+        run_to_end(&["--config", "/no/such/typo.json", "serve", "--port", "0"]).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("/no/such/typo.json"), "{stderr}");
+}
+
+#[tokio::test]
+async fn server_options_elsewhere_or_twice_are_refused_clearly() {
+    let (code, _, stderr) = run_to_end(&["--seed", "5", "bench", "engine", "--orders", "10"]).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--seed only apply to `serve`"), "{stderr}");
+    let (code, _, stderr) = run_to_end(&["--port", "1", "serve", "--port", "2"]).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--port is given twice"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_closed_stdout_does_not_stop_the_server() {
+    // `exchange-sim --port 0 | head -0`: nobody reads stdout, the pipe is closed before the
+    // server says anything. It must serve anyway; its address is in the log on stderr.
+    let mut child = exchange_sim()
+        .args(["--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("RUST_LOG", "info")
+        .spawn()
+        .expect("spawn exchange-sim");
+    drop(child.stdout.take());
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let addr: SocketAddr = loop {
+        let mut line = String::new();
+        let n = tokio::time::timeout(WAIT, stderr.read_line(&mut line))
+            .await
+            .expect("a log line")
+            .expect("read stderr");
+        assert!(n > 0, "exchange-sim ended: {:?}", child.try_wait());
+        if let Some(rest) = line.split("address=").nth(1) {
+            let addr = rest.split_whitespace().next().expect("an address");
+            break addr.parse().expect("a socket address");
+        }
+    };
+    let mut c = Client::connect(addr).await;
+    assert_eq!(c.request(json!({"type": "PING"})).await["type"], "PONG");
+    let pid = child.id().expect("a running child").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let status = child.wait().await.expect("wait for exchange-sim");
+    assert_eq!(status.code(), Some(0), "not a panic (101)");
+}

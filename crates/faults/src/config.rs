@@ -178,6 +178,21 @@ impl FaultConfig {
         &self.scenario
     }
 
+    /// The base modes that act, by name, with every setting written out (for the start-up log):
+    /// none while `enabled` is false.
+    pub fn active_modes(&self) -> Vec<(String, Value)> {
+        if !self.enabled {
+            return Vec::new();
+        }
+        let Value::Object(modes) = self.modes.to_json() else {
+            return Vec::new();
+        };
+        modes
+            .into_iter()
+            .filter(|(_, mode)| mode.get("enabled") == Some(&Value::Bool(true)))
+            .collect()
+    }
+
     /// The effective modes at `now_ms` (the base modes with active scenario steps applied).
     pub fn modes_at(&self, now_ms: u64) -> &Arc<Modes> {
         let count = self

@@ -26,6 +26,7 @@ mod registry;
 mod rest;
 mod secrets;
 mod server;
+mod startup;
 
 pub use config::{Config, ConfigError};
 pub use faults::FaultInjector;

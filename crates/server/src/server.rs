@@ -216,12 +216,7 @@ impl ExchangeServer {
                 tracing::error!(error = %e, "http server failed");
             }
         });
-        tracing::info!(
-            address = %local,
-            seed = self.seed,
-            symbols = ?config.exchange.symbols,
-            "exchange listening (WebSocket on / and /ws, REST under /api/v1)"
-        );
+        crate::startup::log_started(&config, local, self.seed, &self.injector);
         self.running = Some(Running {
             addr: local,
             engine: engine_tx,
