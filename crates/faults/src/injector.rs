@@ -81,9 +81,14 @@ impl FaultInjector {
     /// validated whole before it applies.
     pub fn patch_mode(&self, name: &str, patch: &Value) -> Result<(), FaultConfigError> {
         if Mode::from_name(name).is_none() {
+            let names: Vec<&str> = Mode::ALL
+                .into_iter()
+                .filter(|mode| *mode != Mode::OneShot)
+                .map(Mode::name)
+                .collect();
             return Err(FaultConfigError::new(
                 &format!("failures.modes.{name}"),
-                "unknown fault mode",
+                crate::reader::unknown_message("fault mode", name, &names),
             ));
         }
         let mut slot = self

@@ -1203,3 +1203,48 @@ fn a_full_queue_answers_overflow() {
     assert_eq!(faults.pop_outbound(59_999), None);
     assert!(faults.pop_outbound(60_000).is_some());
 }
+
+#[test]
+fn an_unknown_key_names_the_valid_keys_and_the_nearest() {
+    let err = FaultConfig::from_json(&json!({"modes": {"drop_messages": {"probabilty": 0.2}}}))
+        .expect_err("a misspelt key");
+    assert_eq!(err.path, "failures.modes.drop_messages.probabilty");
+    assert!(
+        err.message
+            .starts_with("unknown key (did you mean `probability`?); valid keys: "),
+        "{}",
+        err.message
+    );
+    for key in [
+        "accounts",
+        "direction",
+        "enabled",
+        "mean_burst_length",
+        "probability",
+    ] {
+        assert!(err.message.contains(key), "{} lists {key}", err.message);
+    }
+    let err = FaultConfig::from_json(&json!({"modes": {"drop_message": {}}}))
+        .expect_err("a misspelt mode");
+    assert!(
+        err.message
+            .starts_with("unknown fault mode (did you mean `drop_messages`?); valid fault modes: "),
+        "{}",
+        err.message
+    );
+    let err = FaultConfig::from_json(&json!({"enable": true})).expect_err("a top-level slip");
+    assert!(
+        err.message.contains("did you mean `enabled`"),
+        "{}",
+        err.message
+    );
+    let injector = FaultInjector::new(FaultConfig::default(), 1);
+    let err = injector
+        .patch_mode("delay_message", &json!({}))
+        .expect_err("an unknown mode");
+    assert!(
+        err.message.contains("did you mean `delay_messages`"),
+        "{}",
+        err.message
+    );
+}

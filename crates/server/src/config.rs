@@ -363,7 +363,7 @@ impl Config {
             let path = e.path().to_string();
             ConfigError::new(
                 if path == "." { "(top)".into() } else { path },
-                e.into_inner().to_string(),
+                with_suggestion(e.into_inner().to_string()),
             )
         })?;
         config.validate()?;
@@ -698,6 +698,32 @@ impl Config {
     }
 }
 
+/// serde's "unknown field `prot`, expected one of `host`, `port`, ..." with the nearest field
+/// named first: "... (did you mean `port`?)".
+fn with_suggestion(message: String) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message;
+    };
+    let Some((word, expected)) = rest.split_once('`') else {
+        return message;
+    };
+    let fields: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match faults::did_you_mean(word, &fields) {
+        Some(near) => {
+            // serde appends " at line L column C": the suggestion goes before it.
+            match message.rfind(" at line ") {
+                Some(at) => format!(
+                    "{} (did you mean `{near}`?){}",
+                    &message[..at],
+                    &message[at..]
+                ),
+                None => format!("{message} (did you mean `{near}`?)"),
+            }
+        }
+        None => message,
+    }
+}
+
 /// A day, in seconds: the longest interval or heartbeat.
 const DAY_S: f64 = 86_400.0;
 /// Thirty days, in seconds: the longest age or grace period.
@@ -756,6 +782,9 @@ mod tests {
         let err = Config::from_json_str(r#"{"server": {"prot": 1}}"#).unwrap_err();
         assert!(err.path.starts_with("server"), "{err}");
         assert!(err.reason.contains("prot"), "{err}");
+        assert!(err.reason.contains("(did you mean `port`?)"), "{err}");
+        let err = Config::from_json_str(r#"{"exchange": {"symbol": []}}"#).unwrap_err();
+        assert!(err.reason.contains("(did you mean `symbols`?)"), "{err}");
     }
 
     #[test]

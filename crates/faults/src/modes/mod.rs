@@ -156,7 +156,11 @@ macro_rules! declare_modes {
                                 modes.$field = Some(ModeConfig::<$params>::read(&key_path, mode_value)?);
                             }
                         )*
-                        _ => return Err(FaultConfigError::new(&key_path, "unknown fault mode")),
+                        _ => {
+                            let names = [$(stringify!($field)),*];
+                            let message = crate::reader::unknown_message("fault mode", key, &names);
+                            return Err(FaultConfigError::new(&key_path, message));
+                        }
                     }
                 }
                 Ok(modes)
