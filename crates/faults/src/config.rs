@@ -178,6 +178,35 @@ impl FaultConfig {
         &self.scenario
     }
 
+    /// Every account named in an `accounts` filter, with the filter's path
+    /// (`failures.scenario[0].modes.drop_messages.accounts[1]`), base modes and scenario steps.
+    pub fn filter_accounts(&self) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        let mut collect = |prefix: &str, modes: &Value| {
+            let Value::Object(modes) = modes else {
+                return;
+            };
+            for (mode, settings) in modes {
+                let Some(Value::Array(accounts)) = settings.get("accounts") else {
+                    continue;
+                };
+                for (i, account) in accounts.iter().enumerate() {
+                    if let Some(name) = account.as_str() {
+                        found.push((format!("{prefix}.{mode}.accounts[{i}]"), name.to_owned()));
+                    }
+                }
+            }
+        };
+        collect("failures.modes", &self.modes.to_json());
+        for (i, step) in self.scenario.iter().enumerate() {
+            collect(
+                &format!("failures.scenario[{i}].modes"),
+                &Value::Object(step.modes.clone()),
+            );
+        }
+        found
+    }
+
     /// The base modes that act, by name, with every setting written out (for the start-up log):
     /// none while `enabled` is false.
     pub fn active_modes(&self) -> Vec<(String, Value)> {

@@ -80,6 +80,17 @@ impl FaultInjector {
     /// JSON-merges `patch` into mode `name` (`PATCH /admin/faults/{mode}`); the result is
     /// validated whole before it applies.
     pub fn patch_mode(&self, name: &str, patch: &Value) -> Result<(), FaultConfigError> {
+        self.patch_mode_checked(name, patch, |_| Ok(()))
+    }
+
+    /// [`FaultInjector::patch_mode`], applied only when `check` also accepts the result (the
+    /// server refuses filters naming accounts it does not have).
+    pub fn patch_mode_checked(
+        &self,
+        name: &str,
+        patch: &Value,
+        check: impl FnOnce(&FaultConfig) -> Result<(), FaultConfigError>,
+    ) -> Result<(), FaultConfigError> {
         if Mode::from_name(name).is_none() {
             let names: Vec<&str> = Mode::ALL
                 .into_iter()
@@ -97,6 +108,7 @@ impl FaultInjector {
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         let patched = slot.with_mode_patch(name, patch)?;
+        check(&patched)?;
         self.shared
             .enabled
             .store(patched.enabled(), Ordering::Release);
@@ -118,6 +130,11 @@ impl FaultInjector {
     /// The statistics in Prometheus text format (part of `GET /metrics`).
     pub fn prometheus_text(&self) -> String {
         self.statistics().prometheus_text(self.is_enabled())
+    }
+
+    /// How full the fault log is and how many entries it dropped.
+    pub fn log_summary(&self) -> crate::LogSummary {
+        lock(&self.shared.recorder).log_summary()
     }
 
     /// The fault log, oldest first (`GET /admin/faults/log`).
@@ -171,6 +188,7 @@ impl FaultInjector {
             self.shared.record(FaultLogEntry {
                 conn_id: 0,
                 connection_key: String::new(),
+                connection_ordinal: 0,
                 mode: Mode::Outage,
                 direction: None,
                 seq: None,

@@ -41,5 +41,6 @@ pub use one_shot::{OneShot, OneShotAction, ONE_SHOT_COUNT_MAX};
 pub use reader::did_you_mean;
 pub use scheduler::{FrameMeta, Payload, PushOutcome, Released, PENDING_FRAMES_MAX};
 pub use stats::{
-    ConnectionCounters, Counters, FaultLogEntry, Statistics, LOG_CAPACITY, TRACKED_CONNECTIONS_MAX,
+    ConnectionCounters, Counters, FaultLogEntry, LogSummary, Statistics, LOG_CAPACITY,
+    TRACKED_CONNECTIONS_MAX,
 };

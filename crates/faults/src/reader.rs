@@ -266,6 +266,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
     rows[a.len()][b.len()]
 }
 
+/// The message for a number outside `[low, high]`.
+fn range_message(low: f64, high: f64) -> String {
+    if high == f64::MAX {
+        format!("must be a number of at least {low}")
+    } else {
+        format!("must be between {low} and {high}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,11 +298,3 @@ mod tests {
     }
 }
 
-/// The message for a number outside `[low, high]`.
-fn range_message(low: f64, high: f64) -> String {
-    if high == f64::MAX {
-        format!("must be a number of at least {low}")
-    } else {
-        format!("must be between {low} and {high}")
-    }
-}

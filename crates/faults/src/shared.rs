@@ -55,8 +55,19 @@ impl Shared {
         Arc::clone(&self.no_modes)
     }
 
-    /// Counts and logs one fault.
+    /// Counts and logs one fault (and says so at debug level, for `RUST_LOG=debug`).
     pub(crate) fn record(&self, entry: FaultLogEntry) {
+        tracing::debug!(
+            target: "faults",
+            conn = entry.conn_id,
+            key = %entry.connection_key,
+            mode = entry.mode.name(),
+            direction = ?entry.direction,
+            seq = ?entry.seq,
+            message_type = ?entry.message_type,
+            detail = ?entry.detail,
+            "fault injected"
+        );
         lock(&self.recorder).record(entry);
     }
 

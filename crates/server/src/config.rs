@@ -473,7 +473,9 @@ impl Config {
         })?;
         let system = market.system_account_names();
         let market_on = !system.is_empty();
-        self.fault_config()?;
+        let names: Vec<String> = self.accounts.keys().cloned().collect();
+        check_filter_accounts(&self.fault_config()?, &names)
+            .map_err(|e| ConfigError::new(e.path, e.message))?;
         let mut keys = std::collections::HashSet::new();
         for (name, account) in &self.accounts {
             if account.api_key.is_empty() {
@@ -698,6 +700,37 @@ impl Config {
     }
 }
 
+/// Refuses an `accounts` filter naming an account that is not configured (`known`): only
+/// connections logged in to a configured account match such a filter, so the mode would never
+/// act (anonymous connections never match, and the market's accounts have no connection).
+pub fn check_filter_accounts(
+    faults: &faults::FaultConfig,
+    known: &[String],
+) -> Result<(), faults::FaultConfigError> {
+    let Some((path, name)) = faults
+        .filter_accounts()
+        .into_iter()
+        .find(|(_, name)| !known.contains(name))
+    else {
+        return Ok(());
+    };
+    let configured = if known.is_empty() {
+        "none is configured (see `accounts` in docs/CONFIG.md)".to_owned()
+    } else {
+        format!("configured: {}", known.join(", "))
+    };
+    let near = faults::did_you_mean(&name, known)
+        .map(|near| format!(" (did you mean `{near}`?)"))
+        .unwrap_or_default();
+    Err(faults::FaultConfigError {
+        path,
+        message: format!(
+            "no configured account {name:?}{near}: an accounts filter only matches connections \
+             logged in to a configured account, anonymous ones never; {configured}"
+        ),
+    })
+}
+
 /// serde's "unknown field `prot`, expected one of `host`, `port`, ..." with the nearest field
 /// named first: "... (did you mean `port`?)".
 fn with_suggestion(message: String) -> String {
@@ -855,6 +888,15 @@ mod tests {
             (
                 r#"{"failures": {"modes": {"drop_messages": {"probability": 2}}}}"#,
                 "failures.modes.drop_messages.probability",
+            ),
+            (
+                r#"{"accounts": {"bob": {"api_key": "k"}},
+                    "failures": {"modes": {"drop_messages": {"accounts": ["bob", "alice"]}}}}"#,
+                "failures.modes.drop_messages.accounts[1]",
+            ),
+            (
+                r#"{"failures": {"scenario": [{"start_s": 1, "modes": {"disconnect": {"accounts": ["alice"]}}}]}}"#,
+                "failures.scenario[0].modes.disconnect.accounts[0]",
             ),
             (
                 r#"{"server": {"limits": {"max_connection_age_s": 0}}}"#,

@@ -186,6 +186,8 @@ impl ExchangeServer {
             faults_changed,
             host: config.server.host.clone(),
             admin_token: config.server.admin_token.clone(),
+            accounts: Arc::new(config.accounts.keys().cloned().collect()),
+            started_unix_ns: now_ns().saturating_sub(started.elapsed().as_nanos() as u64),
         };
         let state = AppState {
             ctx,
