@@ -42,6 +42,10 @@ pub enum Input {
     AdvanceMarket { ticks: u64, reply: ReplyId },
     /// The fault layer's `phantom_fills`: tell the connection of a fill that never happened.
     PhantomFill { conn: ConnId },
+    /// A marker from a connection's edge, echoed to it as [`Effect::Fence`] behind everything
+    /// its earlier inputs caused: answers the edge makes itself (a RATE_LIMITED) wait for it,
+    /// so that they leave after the answers to earlier requests.
+    Fence { conn: ConnId, token: u64 },
     /// The edge cut a stream of the connection: restart it with STREAM_RESET and a fresh
     /// snapshot, if the connection still subscribes to it.
     RestartStream {
@@ -146,6 +150,7 @@ impl Core {
                 });
             }
             Input::PhantomFill { conn } => self.phantom_fill(conn),
+            Input::Fence { conn, token } => self.emit(Effect::Fence { conn, token }),
             Input::RestartStream {
                 conn,
                 channel,

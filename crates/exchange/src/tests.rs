@@ -415,3 +415,21 @@ fn subscribers_get_a_snapshot_then_publications_and_nothing_after_they_close() {
     let effects = h.request(1, 3, Command::Cancel(OrderRef::Id(engine::OrderId(1))));
     assert!(!effects.iter().any(|e| matches!(e, Effect::Publish { .. })));
 }
+
+#[test]
+fn a_fence_comes_back_to_its_connection_behind_what_came_before() {
+    let mut h = Harness::new(config());
+    h.apply(Input::Open { conn: 3 });
+    let mut effects = h.request(3, 1, Command::Ping);
+    effects.extend(h.apply(Input::Fence { conn: 3, token: 9 }));
+    assert!(matches!(
+        effects.as_slice(),
+        [
+            Effect::Send {
+                conn: 3,
+                message: Message::Pong { .. }
+            },
+            Effect::Fence { conn: 3, token: 9 }
+        ]
+    ));
+}

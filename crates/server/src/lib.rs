@@ -17,6 +17,7 @@ mod connection;
 pub mod delivery;
 pub mod dialect;
 mod engine_thread;
+pub mod fence;
 pub mod link;
 mod link_faults;
 mod listener;
