@@ -18,6 +18,7 @@ pub mod delivery;
 pub mod dialect;
 mod engine_thread;
 pub mod fence;
+mod landing;
 pub mod link;
 mod link_faults;
 mod listener;

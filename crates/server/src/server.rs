@@ -204,8 +204,10 @@ impl ExchangeServer {
             .with_state(state)
             .nest("/api/v1", crate::rest::routes(engine_tx.clone(), catalog))
             .merge(crate::admin::routes(admin))
+            .merge(crate::landing::routes())
             .fallback(crate::rest::unknown_endpoint)
-            .method_not_allowed_fallback(crate::rest::method_not_allowed);
+            .method_not_allowed_fallback(crate::rest::method_not_allowed)
+            .layer(axum::middleware::map_response(crate::landing::json_errors));
         let mut stop = shutdown_rx.clone();
         let listener = ResetListener::new(listener);
         let http = tokio::spawn(async move {
@@ -274,8 +276,21 @@ impl ExchangeServer {
 async fn ws_handler(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<Peer>,
-    ws: WebSocketUpgrade,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
+    // A browser (or curl) without an upgrade: the landing page on `/`, a JSON hint on `/ws`.
+    let Ok(ws) = ws else {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost:8765");
+        return match uri.path() {
+            "/" => crate::landing::page(host),
+            _ => crate::landing::not_an_upgrade(&uri, host),
+        };
+    };
     if state.ctx.injector.is_enabled() && !state.ctx.injector.accept_connection(state.ctx.now_ms())
     {
         return crate::rest::json_response(protocol::rest::rest_error(
