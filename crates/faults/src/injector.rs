@@ -44,6 +44,7 @@ impl FaultInjector {
                 armed_count: AtomicUsize::new(0),
                 armed: Mutex::new(Vec::new()),
                 key_ordinals: Mutex::new(HashMap::new()),
+                rest: Mutex::new(crate::rest::RestSessions::default()),
                 no_modes: Arc::new(Modes::default()),
             }),
         }
@@ -198,6 +199,71 @@ impl FaultInjector {
             });
         }
         !refused
+    }
+
+    /// What happens to a REST request of `session` (the original's `X-Session-ID`) at `now_ms`:
+    /// the `rate_limit` mode's 429 with its escalating bans, else the `latency` section's delays
+    /// before the request and before the response. Nothing while the layer is off.
+    pub fn rest_request(&self, session: &str, now_ms: u64) -> crate::RestVerdict {
+        let mut verdict = crate::RestVerdict::default();
+        if !self.is_enabled() {
+            return verdict;
+        }
+        let config = self.config();
+        let key = crate::rest::rest_key(session);
+        let target = Target {
+            direction: Some(crate::Direction::Inbound),
+            message_type: None,
+            channel: None,
+            account: None,
+            now_ms,
+        };
+        let (ordinal, refusal) = {
+            let mut sessions = lock(&self.shared.rest);
+            let ordinal = sessions.next_request(session, now_ms);
+            let refusal = active(&config.modes_at(now_ms).rate_limit, &target)
+                .and_then(|limit| sessions.check(&limit.params, session, now_ms));
+            (ordinal, refusal)
+        };
+        let entry = |mode, direction, detail: String| FaultLogEntry {
+            conn_id: 0,
+            connection_key: key.clone(),
+            connection_ordinal: 0,
+            mode,
+            direction: Some(direction),
+            seq: Some(ordinal),
+            message_type: Some("REST".to_owned()),
+            time_ms: now_ms,
+            detail: Some(detail),
+        };
+        if let Some(refusal) = refusal {
+            let retry = refusal
+                .retry_after_s
+                .map_or_else(|| "never".to_owned(), |s| format!("{s}s"));
+            self.shared.record(entry(
+                Mode::RateLimit,
+                crate::Direction::Inbound,
+                format!("violations={} retry_after={retry}", refusal.violation_count),
+            ));
+            verdict.refusal = Some(refusal);
+            return verdict;
+        }
+        if let Some(latency) = config.latency().filter(|l| l.enabled) {
+            let stream = crate::rng::Stream::new(self.shared.seed_for(&config), &key, 0);
+            for (direction, delay) in [
+                (crate::Direction::Inbound, &mut verdict.request_delay_ms),
+                (crate::Direction::Outbound, &mut verdict.response_delay_ms),
+            ] {
+                let mut rng = stream.rng(Mode::DelayMessages, Some(direction), ordinal, 0);
+                *delay = latency.draw(&mut rng);
+                self.shared.record(entry(
+                    Mode::DelayMessages,
+                    direction,
+                    format!("delay_ms={delay} latency", delay = *delay),
+                ));
+            }
+        }
+        verdict
     }
 
     /// The per-connection fault state for connection `conn_id`, keyed on `key` (the account name,

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use crate::filter::Target;
 use crate::modes::Modes;
 use crate::one_shot::{self, Armed, OneShotAction};
+use crate::rest::RestSessions;
 use crate::stats::{FaultLogEntry, Recorder};
 use crate::FaultConfig;
 
@@ -24,6 +25,8 @@ pub(crate) struct Shared {
     pub(crate) armed_count: AtomicUsize,
     pub(crate) armed: Mutex<Vec<Armed>>,
     pub(crate) key_ordinals: Mutex<HashMap<String, u64>>,
+    /// The REST sessions' rate-limit state and request counts.
+    pub(crate) rest: Mutex<RestSessions>,
     /// The modes in force when faults are off: none.
     pub(crate) no_modes: Arc<Modes>,
 }
