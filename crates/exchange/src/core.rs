@@ -35,6 +35,12 @@ pub enum Input {
     Request { conn: ConnId, request: Request },
     /// A question from outside the connections; answered with [`Effect::Reply`] to `reply`.
     Query { reply: ReplyId, query: Query },
+    /// A command on behalf of an account from outside the connections (REST order placement);
+    /// answered with [`Effect::Reply`] to `reply`.
+    Call {
+        reply: ReplyId,
+        call: crate::call::Call,
+    },
     /// A wake-up the core scheduled.
     Wake(Timer),
     /// Advance the market by this many ticker intervals, then answer `reply` (for a market on a
@@ -139,6 +145,10 @@ impl Core {
             Input::Request { conn, request } => self.request(conn, request),
             Input::Query { reply, query } => {
                 let answer = self.query(query);
+                self.emit(Effect::Reply { to: reply, answer });
+            }
+            Input::Call { reply, call } => {
+                let answer = self.call(call);
                 self.emit(Effect::Reply { to: reply, answer });
             }
             Input::Wake(timer) => self.wake(timer),

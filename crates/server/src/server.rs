@@ -202,7 +202,13 @@ impl ExchangeServer {
         }
         let app = app
             .with_state(state)
-            .nest("/api/v1", crate::rest::routes(engine_tx.clone(), catalog))
+            .merge(crate::rest::routes(crate::rest::RestContext {
+                engine: engine_tx.clone(),
+                catalog,
+                injector: self.injector.clone(),
+                started,
+                tick_interval: Duration::from_secs_f64(config.exchange.tick_interval),
+            }))
             .merge(crate::admin::routes(admin))
             .merge(crate::landing::routes())
             .fallback(crate::rest::unknown_endpoint)
