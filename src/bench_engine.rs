@@ -87,23 +87,20 @@ pub fn run(args: &EngineArgs) -> EngineReport {
         max_ns: histogram.max(),
         events_per_op: events as f64 / args.orders.max(1) as f64,
     };
-    println!(
+    crate::say(&format!(
         "engine: {} operations (seed {}) in {:.3} s: {:.0} ops/s, {:.1} events/op",
         report.orders,
         report.seed,
         elapsed.as_secs_f64(),
         report.ops_per_sec,
         report.events_per_op
-    );
-    println!(
+    ));
+    crate::say(&format!(
         "latency per operation (timed pass): p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns",
         report.p50_ns, report.p99_ns, report.p999_ns, report.max_ns
-    );
+    ));
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).unwrap_or_else(|_| "{}".into())
-        );
+        crate::say(&serde_json::to_string(&report).unwrap_or_else(|_| "{}".into()));
     }
     report
 }

@@ -74,12 +74,101 @@ struct ServeArgs {
     /// the engine thread's).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     worker_threads: Option<u16>,
+    /// How logs are written to stderr: `text` (the default) or `json` (one object a line).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
+}
+
+/// How logs are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object a line, for log collectors.
+    Json,
+}
+
+/// Compares the flag of one option given before and after `serve`.
+fn merge_one<T: Clone + PartialEq>(
+    flag: &str,
+    before: &Option<T>,
+    after: &Option<T>,
+) -> Result<Option<T>, String> {
+    match (before, after) {
+        (Some(b), Some(a)) if b != a => Err(format!(
+            "{flag} is given twice, before and after `serve`, with different values: give it once"
+        )),
+        _ => Ok(after.clone().or_else(|| before.clone())),
+    }
+}
+
+impl ServeArgs {
+    /// The flags that were given, by name (for messages).
+    fn given(&self) -> Vec<&'static str> {
+        let flags = [
+            ("--config", self.config.is_some()),
+            ("--host", self.host.is_some()),
+            ("--port", self.port.is_some()),
+            ("--seed", self.seed.is_some()),
+            ("--admin-token", self.admin_token.is_some()),
+            ("--worker-threads", self.worker_threads.is_some()),
+            ("--log-format", self.log_format.is_some()),
+        ];
+        flags
+            .into_iter()
+            .filter_map(|(flag, set)| set.then_some(flag))
+            .collect()
+    }
+
+    /// `exchange-sim [OPTIONS] serve [OPTIONS]`: the options before `serve` and after it are
+    /// one set. The same option given on both sides with different values is refused.
+    fn merge(before: &ServeArgs, after: ServeArgs) -> Result<ServeArgs, String> {
+        Ok(ServeArgs {
+            config: merge_one("--config", &before.config, &after.config)?,
+            host: merge_one("--host", &before.host, &after.host)?,
+            port: merge_one("--port", &before.port, &after.port)?,
+            seed: merge_one("--seed", &before.seed, &after.seed)?,
+            admin_token: merge_one("--admin-token", &before.admin_token, &after.admin_token)?,
+            worker_threads: merge_one(
+                "--worker-threads",
+                &before.worker_threads,
+                &after.worker_threads,
+            )?,
+            log_format: merge_one("--log-format", &before.log_format, &after.log_format)?,
+        })
+    }
+
+    /// The flags that override the configuration file, for the start-up log.
+    fn overrides(&self) -> Vec<&'static str> {
+        self.given()
+            .into_iter()
+            .filter(|flag| !matches!(*flag, "--config" | "--log-format"))
+            .collect()
+    }
+}
+
+/// A usage mistake on the command line: said on stderr, exit code 2 (as clap's own).
+fn usage_error(message: &str) -> ExitCode {
+    complain(&format!("exchange-sim: {message}"));
+    complain("Usage: exchange-sim [serve] [--config FILE] [--port P] ... (exchange-sim --help)");
+    ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Server options before a subcommand belong to `serve`: merged into it, refused elsewhere
+    // (they used to be dropped without a word).
+    let before = cli.serve;
     match cli.command {
-        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Serve(after)) => match ServeArgs::merge(&before, after) {
+            Ok(args) => serve(args),
+            Err(message) => usage_error(&message),
+        },
+        Some(_) if !before.given().is_empty() => usage_error(&format!(
+            "{} only apply to `serve`: put them after `serve`, or leave them out",
+            before.given().join(", ")
+        )),
         Some(Command::Bench(BenchCommand::Engine(args))) => {
             bench_engine::run(&args);
             ExitCode::SUCCESS
@@ -87,37 +176,70 @@ fn main() -> ExitCode {
         Some(Command::Bench(BenchCommand::Wire(cmd))) => match loadgen::run(cmd) {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("exchange-sim bench: {e}");
+                complain(&format!("exchange-sim bench: {e}"));
                 ExitCode::FAILURE
             }
         },
         Some(Command::Simulate(args)) => simulate::run(&args),
-        None => serve(cli.serve),
+        None => serve(before),
+    }
+}
+
+/// A line on stdout. A closed stdout (`exchange-sim | head -1`) is not the server's problem:
+/// the write fails quietly and the server goes on.
+pub(crate) fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// A line on stderr, quietly lost when stderr is closed (as [`say`]).
+fn complain(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default `info`), as text or JSON.
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
     }
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_logs(args.log_format.unwrap_or_default());
+    let overrides = args.overrides();
     let mut config = match &args.config {
         Some(path) => match Config::from_file(path) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!(
+                complain(&format!(
                     "exchange-sim: invalid configuration {}: {e}",
                     path.display()
-                );
+                ));
                 return ExitCode::from(2);
             }
         },
         None => Config::default(),
     };
+    let source = args.config.as_ref().map_or_else(
+        || "embedded defaults".to_string(),
+        |p| p.display().to_string(),
+    );
+    tracing::info!(source = %source, overrides = ?overrides, "configuration loaded");
     if let Some(host) = args.host {
         config.server.host = host;
     }
@@ -140,7 +262,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("exchange-sim: cannot start the runtime: {e}");
+            complain(&format!("exchange-sim: cannot start the runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -150,22 +272,22 @@ fn serve(args: ServeArgs) -> ExitCode {
         let stop = match StopSignal::install() {
             Ok(stop) => stop,
             Err(e) => {
-                eprintln!("exchange-sim: cannot handle signals: {e}");
+                complain(&format!("exchange-sim: cannot handle signals: {e}"));
                 return ExitCode::FAILURE;
             }
         };
         let mut server = match ExchangeServer::new(config) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("exchange-sim: {e}");
+                complain(&format!("exchange-sim: {e}"));
                 return ExitCode::from(2);
             }
         };
-        println!("exchange-sim: seed {}", server.seed());
+        say(&format!("exchange-sim: seed {}", server.seed()));
         match server.start().await {
-            Ok(addr) => println!("exchange-sim: listening on ws://{addr}/ws"),
+            Ok(addr) => say(&format!("exchange-sim: listening on ws://{addr}/ws")),
             Err(e) => {
-                eprintln!("exchange-sim: {e}");
+                complain(&format!("exchange-sim: {e}"));
                 return ExitCode::from(2);
             }
         }

@@ -67,7 +67,7 @@ fn example_config_shows_every_key() {
     }
     // failures: every mode of the fault layer (one-shots are armed at run time, not configured),
     // and the section's own keys.
-    for key in ["enabled", "seed", "modes", "scenario"] {
+    for key in ["enabled", "seed", "latency", "modes", "scenario"] {
         if example["failures"].get(key).is_none() {
             missing.push(format!("failures.{key}"));
         }

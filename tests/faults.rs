@@ -1112,7 +1112,9 @@ async fn scripted_session() -> Vec<Value> {
     let mut decisions: Vec<Value> = log
         .into_iter()
         .map(|mut e| {
-            e.as_object_mut().unwrap().remove("time_ms");
+            let entry = e.as_object_mut().unwrap();
+            entry.remove("time_ms");
+            entry.remove("time");
             e
         })
         .collect();
@@ -1126,6 +1128,19 @@ async fn the_same_seed_and_session_give_the_same_fault_log() {
     let second = scripted_session().await;
     assert!(first.len() > 10, "faults were injected: {first:?}");
     assert_eq!(first, second);
+    // Each entry names the key its decision was drawn from: the account, the ordinal of its
+    // connection, the mode, the direction and the frame.
+    for entry in &first {
+        let key = entry["decision_key"].as_str().expect("a decision key");
+        let expected = format!(
+            "alice#{}/{}/{}/{}",
+            entry["connection_ordinal"],
+            entry["mode"].as_str().unwrap(),
+            entry["direction"].as_str().unwrap(),
+            entry["seq"]
+        );
+        assert_eq!(key, expected);
+    }
 }
 
 // ----- truth ---------------------------------------------------------------------------------

@@ -584,6 +584,93 @@ async fn too_many_messages_per_second_are_rate_limited() {
     server.shutdown().await;
 }
 
+/// Sends every frame in one write, so that the server reads them as one burst.
+async fn burst(c: &mut Client, frames: &[String]) {
+    use futures_util::SinkExt;
+    for frame in frames {
+        c.ws.feed(tokio_tungstenite::tungstenite::Message::text(frame.clone()))
+            .await
+            .expect("feed");
+    }
+    c.ws.flush().await.expect("flush");
+}
+
+#[tokio::test]
+async fn rate_limited_answers_leave_after_the_answers_before_them() {
+    let mut config = quiet_config();
+    config.server.limits.max_messages_per_second = 3;
+    let (mut server, addr) = start(config).await;
+    let mut c = Client::connect(addr).await;
+    for round in 0..3 {
+        // A fresh rate window for each round.
+        if round > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+        let pings: Vec<String> = (1..=5)
+            .map(|i| json!({"type": "PING", "request_id": i}).to_string())
+            .collect();
+        burst(&mut c, &pings).await;
+        let mut answers = Vec::new();
+        for _ in 0..5 {
+            let v = c.recv().await;
+            answers.push((
+                v["request_id"].clone(),
+                v["type"].clone(),
+                v["code"].clone(),
+            ));
+        }
+        assert_eq!(
+            answers,
+            vec![
+                (json!(1), json!("PONG"), Value::Null),
+                (json!(2), json!("PONG"), Value::Null),
+                (json!(3), json!("PONG"), Value::Null),
+                (json!(4), json!("ERROR"), json!("RATE_LIMITED")),
+                (json!(5), json!("ERROR"), json!("RATE_LIMITED")),
+            ],
+            "round {round}: answers in request order"
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_invalid_frame_is_answered_after_the_requests_before_it() {
+    let (mut server, addr) = start(quiet_config()).await;
+    let mut c = Client::connect(addr).await;
+    let frames = vec![
+        json!({"type": "PING", "request_id": 1}).to_string(),
+        json!({"type": "GET_BALANCE", "request_id": 2}).to_string(),
+        "{not json".to_string(),
+        json!({"type": "NO_SUCH_TYPE", "request_id": 4}).to_string(),
+        json!({"type": "PING", "request_id": 5}).to_string(),
+    ];
+    burst(&mut c, &frames).await;
+    let mut order = Vec::new();
+    while order.len() < 5 {
+        let v = c.recv().await;
+        if v["type"] == "BALANCE_UPDATE" && v["request_id"].is_null() {
+            continue;
+        }
+        order.push(
+            v["code"]
+                .as_str()
+                .map_or_else(|| v["type"].as_str().unwrap().to_string(), str::to_string),
+        );
+    }
+    assert_eq!(
+        order,
+        [
+            "PONG",
+            "BALANCE_UPDATE",
+            "INVALID_JSON",
+            "UNKNOWN_TYPE",
+            "PONG"
+        ]
+    );
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn connections_over_the_limit_are_refused_cleanly() {
     let mut config = quiet_config();

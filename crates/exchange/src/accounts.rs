@@ -27,6 +27,7 @@ pub enum AccountKind {
     Configured,
     Anonymous,
     System,
+    Session,
 }
 
 impl AccountKind {
@@ -36,6 +37,7 @@ impl AccountKind {
             AccountKind::Configured => "configured",
             AccountKind::Anonymous => "anonymous",
             AccountKind::System => "system",
+            AccountKind::Session => "session",
         }
     }
 }

@@ -35,6 +35,12 @@ pub enum Input {
     Request { conn: ConnId, request: Request },
     /// A question from outside the connections; answered with [`Effect::Reply`] to `reply`.
     Query { reply: ReplyId, query: Query },
+    /// A command on behalf of an account from outside the connections (REST order placement);
+    /// answered with [`Effect::Reply`] to `reply`.
+    Call {
+        reply: ReplyId,
+        call: crate::call::Call,
+    },
     /// A wake-up the core scheduled.
     Wake(Timer),
     /// Advance the market by this many ticker intervals, then answer `reply` (for a market on a
@@ -42,6 +48,10 @@ pub enum Input {
     AdvanceMarket { ticks: u64, reply: ReplyId },
     /// The fault layer's `phantom_fills`: tell the connection of a fill that never happened.
     PhantomFill { conn: ConnId },
+    /// A marker from a connection's edge, echoed to it as [`Effect::Fence`] behind everything
+    /// its earlier inputs caused: answers the edge makes itself (a RATE_LIMITED) wait for it,
+    /// so that they leave after the answers to earlier requests.
+    Fence { conn: ConnId, token: u64 },
     /// The edge cut a stream of the connection: restart it with STREAM_RESET and a fresh
     /// snapshot, if the connection still subscribes to it.
     RestartStream {
@@ -137,6 +147,10 @@ impl Core {
                 let answer = self.query(query);
                 self.emit(Effect::Reply { to: reply, answer });
             }
+            Input::Call { reply, call } => {
+                let answer = self.call(call);
+                self.emit(Effect::Reply { to: reply, answer });
+            }
             Input::Wake(timer) => self.wake(timer),
             Input::AdvanceMarket { ticks, reply } => {
                 self.advance_market(ticks);
@@ -146,6 +160,7 @@ impl Core {
                 });
             }
             Input::PhantomFill { conn } => self.phantom_fill(conn),
+            Input::Fence { conn, token } => self.emit(Effect::Fence { conn, token }),
             Input::RestartStream {
                 conn,
                 channel,

@@ -58,4 +58,7 @@ pub enum Effect {
     Schedule { at_ns: u64, timer: Timer },
     /// The answer to an outside caller.
     Reply { to: ReplyId, answer: Answer },
+    /// [`crate::Input::Fence`] echoed to its connection, after every effect of the
+    /// connection's earlier inputs.
+    Fence { conn: ConnId, token: u64 },
 }

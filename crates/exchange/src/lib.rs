@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+pub mod call;
 pub mod catalog;
 pub mod checksum;
 pub mod config;
@@ -50,6 +51,7 @@ pub mod timers;
 mod tests;
 
 pub use crate::core::{Core, Input};
+pub use call::{Call, CallAction, Caller};
 pub use catalog::Catalog;
 pub use config::{AccountSetup, CoreConfig, HistoryLimits};
 pub use effect::{BoundAccount, Effect, ReplyId};

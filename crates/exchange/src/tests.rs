@@ -416,3 +416,130 @@ fn subscribers_get_a_snapshot_then_publications_and_nothing_after_they_close() {
     let effects = h.request(1, 3, Command::Cancel(OrderRef::Id(engine::OrderId(1))));
     assert!(!effects.iter().any(|e| matches!(e, Effect::Publish { .. })));
 }
+
+#[test]
+fn a_fence_comes_back_to_its_connection_behind_what_came_before() {
+    let mut h = Harness::new(config());
+    h.apply(Input::Open { conn: 3 });
+    let mut effects = h.request(3, 1, Command::Ping);
+    effects.extend(h.apply(Input::Fence { conn: 3, token: 9 }));
+    assert!(matches!(
+        effects.as_slice(),
+        [
+            Effect::Send {
+                conn: 3,
+                message: Message::Pong { .. }
+            },
+            Effect::Fence { conn: 3, token: 9 }
+        ]
+    ));
+}
+
+/// A call's answer.
+fn call_answer(h: &mut Harness, caller: crate::Caller, action: crate::CallAction) -> crate::Answer {
+    let effects = h.apply(Input::Call {
+        reply: 77,
+        call: crate::Call { caller, action },
+    });
+    effects
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Reply { to: 77, answer } => Some(answer),
+            _ => None,
+        })
+        .expect("a call is answered")
+}
+
+fn place_action(side: Side, price: i64, qty: i64) -> crate::CallAction {
+    let Command::Place(order) = limit(side, price, qty) else {
+        unreachable!("limit() places")
+    };
+    crate::CallAction::Place(order)
+}
+
+#[test]
+fn calls_place_and_cancel_orders_for_rest_sessions_and_keys() {
+    use crate::query::Answer;
+    use crate::{CallAction, Caller};
+    let mut h = Harness::new(config());
+    let session = || Caller::Session("rest-session".into());
+    // A session's first call opens its account with the default balances.
+    let Answer::Order(resting) =
+        call_answer(&mut h, session(), place_action(Side::Buy, 4_900_000, 1_000))
+    else {
+        panic!("placed")
+    };
+    assert_eq!(resting.status, engine::OrderStatus::Open);
+    assert!(h.core.account_id("rest-session").is_some());
+    // A configured account by its key trades against it; alice's WebSocket hears of it.
+    h.login(1, "alice");
+    let effects = h.apply(Input::Call {
+        reply: 5,
+        call: crate::Call {
+            caller: Caller::ApiKey("alice-key".into()),
+            action: place_action(Side::Sell, 4_900_000, 400),
+        },
+    });
+    assert!(sent(&effects, 1)
+        .iter()
+        .any(|m| matches!(m, Message::OrderFilled(_))));
+    let Answer::Order(after) = call_answer(
+        &mut h,
+        session(),
+        CallAction::Order(OrderRef::Id(resting.id)),
+    ) else {
+        panic!("found")
+    };
+    assert_eq!(after.filled_qty, Qty(400));
+    let Answer::Order(cancelled) = call_answer(
+        &mut h,
+        session(),
+        CallAction::Cancel(OrderRef::Id(resting.id)),
+    ) else {
+        panic!("cancelled")
+    };
+    assert_eq!(cancelled.status, engine::OrderStatus::Cancelled);
+    let Answer::Orders { orders, .. } = call_answer(
+        &mut h,
+        session(),
+        CallAction::Orders {
+            symbol: None,
+            status: None,
+        },
+    ) else {
+        panic!("listed")
+    };
+    assert_eq!(orders.len(), 1);
+    // Refusals are typed failures.
+    assert_eq!(
+        call_answer(
+            &mut h,
+            session(),
+            place_action(Side::Buy, 4_900_000, 1 << 30)
+        ),
+        Answer::Failed(Failure::Reject(engine::Reject::InsufficientFunds))
+    );
+    assert_eq!(
+        call_answer(
+            &mut h,
+            session(),
+            CallAction::Cancel(OrderRef::Id(resting.id))
+        ),
+        Answer::Failed(Failure::Reject(engine::Reject::OrderClosed(
+            engine::OrderStatus::Cancelled
+        )))
+    );
+    assert_eq!(
+        call_answer(
+            &mut h,
+            Caller::Session("alice".into()),
+            CallAction::Balances
+        ),
+        Answer::Failed(Failure::AuthFailed),
+        "a configured account's name is not a session's"
+    );
+    assert_eq!(
+        call_answer(&mut h, Caller::ApiKey("nope".into()), CallAction::Balances),
+        Answer::Failed(Failure::UnknownApiKey)
+    );
+}

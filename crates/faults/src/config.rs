@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::modes::Modes;
 use crate::reader::ObjectReader;
+use crate::rest::Latency;
 
 /// The most scenario steps a config may hold.
 pub const SCENARIO_STEPS_MAX: usize = 256;
@@ -65,6 +66,8 @@ struct Segment {
 pub struct FaultConfig {
     enabled: bool,
     seed: Option<u64>,
+    /// The original's `latency` (REST, and WebSocket through `delay_messages`).
+    latency: Option<Latency>,
     modes: Modes,
     scenario: Vec<ScenarioStep>,
     /// The effective modes from time 0.
@@ -80,6 +83,7 @@ impl Default for FaultConfig {
         Self {
             enabled: false,
             seed: None,
+            latency: None,
             first: Arc::new(modes.clone()),
             later: Vec::new(),
             modes,
@@ -94,10 +98,18 @@ impl FaultConfig {
         let mut reader = ObjectReader::new("failures", value)?;
         let enabled = reader.bool_or("enabled", true)?;
         let seed = reader.integer_in("seed", 0, u64::MAX)?;
-        let modes_value = reader
+        let latency = reader.take("latency").map(Latency::read).transpose()?;
+        let mut modes_value = reader
             .take("modes")
             .cloned()
             .unwrap_or_else(|| Value::Object(Map::new()));
+        // The original's latency reaches WebSocket frames as our delay_messages, unless that mode
+        // is configured itself.
+        if let (Some(latency), Value::Object(modes)) = (&latency, &mut modes_value) {
+            if latency.enabled && !modes.contains_key("delay_messages") {
+                modes.insert("delay_messages".into(), latency.delay_messages());
+            }
+        }
         let modes = Modes::read("failures.modes", &modes_value)?;
         let scenario = match reader.take("scenario") {
             None => Vec::new(),
@@ -116,6 +128,7 @@ impl FaultConfig {
         Ok(Self {
             enabled,
             seed,
+            latency,
             modes,
             scenario,
             first,
@@ -138,6 +151,9 @@ impl FaultConfig {
         map.insert("enabled".into(), Value::Bool(self.enabled));
         if let Some(seed) = self.seed {
             map.insert("seed".into(), Value::from(seed));
+        }
+        if let Some(latency) = &self.latency {
+            map.insert("latency".into(), latency.to_json());
         }
         map.insert("modes".into(), self.modes.to_json());
         if !self.scenario.is_empty() {
@@ -168,6 +184,11 @@ impl FaultConfig {
         self.seed
     }
 
+    /// `latency`: the original's REST latency, if configured.
+    pub fn latency(&self) -> Option<&Latency> {
+        self.latency.as_ref()
+    }
+
     /// `modes`: the base modes (without scenario overrides).
     pub fn modes(&self) -> &Modes {
         &self.modes
@@ -176,6 +197,50 @@ impl FaultConfig {
     /// `scenario`: the timeline of overrides.
     pub fn scenario(&self) -> &[ScenarioStep] {
         &self.scenario
+    }
+
+    /// Every account named in an `accounts` filter, with the filter's path
+    /// (`failures.scenario[0].modes.drop_messages.accounts[1]`), base modes and scenario steps.
+    pub fn filter_accounts(&self) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        let mut collect = |prefix: &str, modes: &Value| {
+            let Value::Object(modes) = modes else {
+                return;
+            };
+            for (mode, settings) in modes {
+                let Some(Value::Array(accounts)) = settings.get("accounts") else {
+                    continue;
+                };
+                for (i, account) in accounts.iter().enumerate() {
+                    if let Some(name) = account.as_str() {
+                        found.push((format!("{prefix}.{mode}.accounts[{i}]"), name.to_owned()));
+                    }
+                }
+            }
+        };
+        collect("failures.modes", &self.modes.to_json());
+        for (i, step) in self.scenario.iter().enumerate() {
+            collect(
+                &format!("failures.scenario[{i}].modes"),
+                &Value::Object(step.modes.clone()),
+            );
+        }
+        found
+    }
+
+    /// The base modes that act, by name, with every setting written out (for the start-up log):
+    /// none while `enabled` is false.
+    pub fn active_modes(&self) -> Vec<(String, Value)> {
+        if !self.enabled {
+            return Vec::new();
+        }
+        let Value::Object(modes) = self.modes.to_json() else {
+            return Vec::new();
+        };
+        modes
+            .into_iter()
+            .filter(|(_, mode)| mode.get("enabled") == Some(&Value::Bool(true)))
+            .collect()
     }
 
     /// The effective modes at `now_ms` (the base modes with active scenario steps applied).

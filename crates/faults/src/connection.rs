@@ -126,10 +126,11 @@ impl<P: AsRef<[u8]> + Clone> ConnectionFaults<P> {
     pub fn set_account(&mut self, account: &str) {
         self.account = Some(account.to_owned());
         self.key = account.to_owned();
+        self.key_ordinal = self.shared.key_ordinal(account);
         self.stream = Stream::new(
             self.shared.seed_for(&self.config),
             account,
-            self.shared.key_ordinal(account),
+            self.key_ordinal,
         );
     }
 

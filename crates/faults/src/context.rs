@@ -13,6 +13,8 @@ pub(crate) struct Context<'a> {
     pub shared: &'a Shared,
     pub conn_id: u64,
     pub key: &'a str,
+    /// How many connections with the same key came before this one.
+    pub key_ordinal: u64,
     pub account: Option<&'a str>,
     pub stream: &'a Stream,
     pub modes: &'a Modes,
@@ -32,6 +34,7 @@ impl Context<'_> {
         self.shared.record(FaultLogEntry {
             conn_id: self.conn_id,
             connection_key: self.key.to_owned(),
+            connection_ordinal: self.key_ordinal,
             mode,
             direction,
             seq,
@@ -49,6 +52,7 @@ macro_rules! context {
             shared: &$faults.shared,
             conn_id: $faults.conn_id,
             key: &$faults.key,
+            key_ordinal: $faults.key_ordinal,
             account: $faults.account.as_deref(),
             stream: &$faults.stream,
             modes: $modes,

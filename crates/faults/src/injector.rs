@@ -44,6 +44,7 @@ impl FaultInjector {
                 armed_count: AtomicUsize::new(0),
                 armed: Mutex::new(Vec::new()),
                 key_ordinals: Mutex::new(HashMap::new()),
+                rest: Mutex::new(crate::rest::RestSessions::default()),
                 no_modes: Arc::new(Modes::default()),
             }),
         }
@@ -80,10 +81,26 @@ impl FaultInjector {
     /// JSON-merges `patch` into mode `name` (`PATCH /admin/faults/{mode}`); the result is
     /// validated whole before it applies.
     pub fn patch_mode(&self, name: &str, patch: &Value) -> Result<(), FaultConfigError> {
+        self.patch_mode_checked(name, patch, |_| Ok(()))
+    }
+
+    /// [`FaultInjector::patch_mode`], applied only when `check` also accepts the result (the
+    /// server refuses filters naming accounts it does not have).
+    pub fn patch_mode_checked(
+        &self,
+        name: &str,
+        patch: &Value,
+        check: impl FnOnce(&FaultConfig) -> Result<(), FaultConfigError>,
+    ) -> Result<(), FaultConfigError> {
         if Mode::from_name(name).is_none() {
+            let names: Vec<&str> = Mode::ALL
+                .into_iter()
+                .filter(|mode| *mode != Mode::OneShot)
+                .map(Mode::name)
+                .collect();
             return Err(FaultConfigError::new(
                 &format!("failures.modes.{name}"),
-                "unknown fault mode",
+                crate::reader::unknown_message("fault mode", name, &names),
             ));
         }
         let mut slot = self
@@ -92,6 +109,7 @@ impl FaultInjector {
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         let patched = slot.with_mode_patch(name, patch)?;
+        check(&patched)?;
         self.shared
             .enabled
             .store(patched.enabled(), Ordering::Release);
@@ -113,6 +131,11 @@ impl FaultInjector {
     /// The statistics in Prometheus text format (part of `GET /metrics`).
     pub fn prometheus_text(&self) -> String {
         self.statistics().prometheus_text(self.is_enabled())
+    }
+
+    /// How full the fault log is and how many entries it dropped.
+    pub fn log_summary(&self) -> crate::LogSummary {
+        lock(&self.shared.recorder).log_summary()
     }
 
     /// The fault log, oldest first (`GET /admin/faults/log`).
@@ -166,6 +189,7 @@ impl FaultInjector {
             self.shared.record(FaultLogEntry {
                 conn_id: 0,
                 connection_key: String::new(),
+                connection_ordinal: 0,
                 mode: Mode::Outage,
                 direction: None,
                 seq: None,
@@ -175,6 +199,71 @@ impl FaultInjector {
             });
         }
         !refused
+    }
+
+    /// What happens to a REST request of `session` (the original's `X-Session-ID`) at `now_ms`:
+    /// the `rate_limit` mode's 429 with its escalating bans, else the `latency` section's delays
+    /// before the request and before the response. Nothing while the layer is off.
+    pub fn rest_request(&self, session: &str, now_ms: u64) -> crate::RestVerdict {
+        let mut verdict = crate::RestVerdict::default();
+        if !self.is_enabled() {
+            return verdict;
+        }
+        let config = self.config();
+        let key = crate::rest::rest_key(session);
+        let target = Target {
+            direction: Some(crate::Direction::Inbound),
+            message_type: None,
+            channel: None,
+            account: None,
+            now_ms,
+        };
+        let (ordinal, refusal) = {
+            let mut sessions = lock(&self.shared.rest);
+            let ordinal = sessions.next_request(session, now_ms);
+            let refusal = active(&config.modes_at(now_ms).rate_limit, &target)
+                .and_then(|limit| sessions.check(&limit.params, session, now_ms));
+            (ordinal, refusal)
+        };
+        let entry = |mode, direction, detail: String| FaultLogEntry {
+            conn_id: 0,
+            connection_key: key.clone(),
+            connection_ordinal: 0,
+            mode,
+            direction: Some(direction),
+            seq: Some(ordinal),
+            message_type: Some("REST".to_owned()),
+            time_ms: now_ms,
+            detail: Some(detail),
+        };
+        if let Some(refusal) = refusal {
+            let retry = refusal
+                .retry_after_s
+                .map_or_else(|| "never".to_owned(), |s| format!("{s}s"));
+            self.shared.record(entry(
+                Mode::RateLimit,
+                crate::Direction::Inbound,
+                format!("violations={} retry_after={retry}", refusal.violation_count),
+            ));
+            verdict.refusal = Some(refusal);
+            return verdict;
+        }
+        if let Some(latency) = config.latency().filter(|l| l.enabled) {
+            let stream = crate::rng::Stream::new(self.shared.seed_for(&config), &key, 0);
+            for (direction, delay) in [
+                (crate::Direction::Inbound, &mut verdict.request_delay_ms),
+                (crate::Direction::Outbound, &mut verdict.response_delay_ms),
+            ] {
+                let mut rng = stream.rng(Mode::DelayMessages, Some(direction), ordinal, 0);
+                *delay = latency.draw(&mut rng);
+                self.shared.record(entry(
+                    Mode::DelayMessages,
+                    direction,
+                    format!("delay_ms={delay} latency", delay = *delay),
+                ));
+            }
+        }
+        verdict
     }
 
     /// The per-connection fault state for connection `conn_id`, keyed on `key` (the account name,

@@ -20,6 +20,7 @@ mod mode;
 pub mod modes;
 mod one_shot;
 mod reader;
+pub mod rest;
 mod rng;
 mod scheduler;
 mod shared;
@@ -38,7 +39,10 @@ pub use filter::{Direction, DirectionFilter, Filter};
 pub use injector::{anonymous_key, FaultInjector, ONE_SHOTS_MAX};
 pub use mode::Mode;
 pub use one_shot::{OneShot, OneShotAction, ONE_SHOT_COUNT_MAX};
+pub use reader::did_you_mean;
+pub use rest::{Latency, LatencyMode, RestRefusal, RestVerdict, REST_SESSIONS_MAX};
 pub use scheduler::{FrameMeta, Payload, PushOutcome, Released, PENDING_FRAMES_MAX};
 pub use stats::{
-    ConnectionCounters, Counters, FaultLogEntry, Statistics, LOG_CAPACITY, TRACKED_CONNECTIONS_MAX,
+    ConnectionCounters, Counters, FaultLogEntry, LogSummary, Statistics, LOG_CAPACITY,
+    TRACKED_CONNECTIONS_MAX,
 };

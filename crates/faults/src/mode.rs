@@ -43,11 +43,13 @@ pub enum Mode {
     Outage,
     /// A one-shot fault armed at run time through the admin API.
     OneShot,
+    /// `rate_limit`: the original simulator's REST rate limit per session, with escalating bans.
+    RateLimit,
 }
 
 impl Mode {
     /// Every mode, in a stable order (the order of statistics and metrics).
-    pub const ALL: [Mode; 19] = [
+    pub const ALL: [Mode; 20] = [
         Mode::DropMessages,
         Mode::DelayMessages,
         Mode::DuplicateMessages,
@@ -67,6 +69,7 @@ impl Mode {
         Mode::SequenceGap,
         Mode::Outage,
         Mode::OneShot,
+        Mode::RateLimit,
     ];
 
     /// The mode's key under `failures.modes` (and its label in logs and metrics).
@@ -91,6 +94,7 @@ impl Mode {
             Mode::SequenceGap => "sequence_gap",
             Mode::Outage => "outage",
             Mode::OneShot => "one_shot",
+            Mode::RateLimit => "rate_limit",
         }
     }
 
@@ -116,6 +120,7 @@ impl Mode {
             Mode::SequenceGap => "sequence_gap_count",
             Mode::Outage => "outage_count",
             Mode::OneShot => "one_shot_count",
+            Mode::RateLimit => "rate_limited_count",
         }
     }
 

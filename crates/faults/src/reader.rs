@@ -12,6 +12,8 @@ pub struct ObjectReader<'a> {
     path: String,
     map: &'a Map<String, Value>,
     used: BTreeSet<&'a str>,
+    /// Every key asked for, present or not: the keys this object may have.
+    known: Vec<String>,
 }
 
 impl<'a> ObjectReader<'a> {
@@ -22,6 +24,7 @@ impl<'a> ObjectReader<'a> {
                 path: path.to_owned(),
                 map,
                 used: BTreeSet::new(),
+                known: Vec::new(),
             }),
             _ => Err(FaultConfigError::new(path, "must be an object")),
         }
@@ -43,6 +46,9 @@ impl<'a> ObjectReader<'a> {
 
     /// The raw value of `key`, marking it consumed; `null` counts as absent.
     pub(crate) fn take(&mut self, key: &str) -> Option<&'a Value> {
+        if !self.known.iter().any(|k| k == key) {
+            self.known.push(key.to_owned());
+        }
         let (stored_key, value) = self.map.get_key_value(key)?;
         self.used.insert(stored_key.as_str());
         if value.is_null() {
@@ -189,17 +195,75 @@ impl<'a> ObjectReader<'a> {
         Ok(Some(list))
     }
 
-    /// Fails on the first key that was never consumed.
+    /// Fails on the first key that was never consumed, naming the keys the object may have
+    /// and the nearest one.
     pub(crate) fn finish(self) -> Result<(), FaultConfigError> {
         match self
             .map
             .keys()
             .find(|key| !self.used.contains(key.as_str()))
         {
-            Some(key) => Err(self.error(key, "unknown key")),
+            Some(key) => Err(self.error(key, unknown_message("key", key, &self.known))),
             None => Ok(()),
         }
     }
+}
+
+/// "unknown key (did you mean `probability`?); valid keys: ..." for `word` among `valid`.
+pub(crate) fn unknown_message<S: AsRef<str>>(what: &str, word: &str, valid: &[S]) -> String {
+    let mut sorted: Vec<&str> = valid.iter().map(AsRef::as_ref).collect();
+    sorted.sort_unstable();
+    let list = sorted.join(", ");
+    match did_you_mean(word, &sorted) {
+        Some(near) => format!("unknown {what} (did you mean `{near}`?); valid {what}s: {list}"),
+        None => format!("unknown {what}; valid {what}s: {list}"),
+    }
+}
+
+/// The candidate nearest to `word` (by edit distance, ignoring case), if it is near enough to
+/// be a slip of the keyboard: at most a third of the word's length, and at least one edit.
+pub fn did_you_mean<'a, S: AsRef<str>>(word: &str, candidates: &'a [S]) -> Option<&'a str> {
+    let word = word.to_lowercase();
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&word, &c.as_ref().to_lowercase()), c.as_ref()))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Edit distance between two strings, by characters: insertions, deletions, substitutions and
+/// swaps of two neighbours (`prot` is one edit from `port`).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // rows[i][j]: the distance between a[..i] and b[..j]; every index below stays within the
+    // table built for these two lengths.
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        if let Some(first) = row.first_mut() {
+            *first = i;
+        }
+    }
+    if let Some(first) = rows.first_mut() {
+        for (j, cell) in first.iter_mut().enumerate() {
+            *cell = j;
+        }
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = best;
+        }
+    }
+    rows[a.len()][b.len()]
 }
 
 /// The message for a number outside `[low, high]`.
@@ -208,5 +272,28 @@ fn range_message(low: f64, high: f64) -> String {
         format!("must be a number of at least {low}")
     } else {
         format!("must be between {low} and {high}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nearest_name_is_suggested_and_far_ones_are_not() {
+        let keys = ["probability", "mean_burst_length", "enabled"];
+        assert_eq!(did_you_mean("probabilty", &keys), Some("probability"));
+        assert_eq!(did_you_mean("Probability", &keys), Some("probability"));
+        assert_eq!(did_you_mean("enable", &keys), Some("enabled"));
+        assert_eq!(did_you_mean("speed", &keys), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("prot", "port"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        let message = unknown_message("key", "probabilty", &keys);
+        assert_eq!(
+            message,
+            "unknown key (did you mean `probability`?); valid keys: enabled, mean_burst_length, \
+             probability"
+        );
     }
 }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use crate::filter::Target;
 use crate::modes::Modes;
 use crate::one_shot::{self, Armed, OneShotAction};
+use crate::rest::RestSessions;
 use crate::stats::{FaultLogEntry, Recorder};
 use crate::FaultConfig;
 
@@ -24,6 +25,8 @@ pub(crate) struct Shared {
     pub(crate) armed_count: AtomicUsize,
     pub(crate) armed: Mutex<Vec<Armed>>,
     pub(crate) key_ordinals: Mutex<HashMap<String, u64>>,
+    /// The REST sessions' rate-limit state and request counts.
+    pub(crate) rest: Mutex<RestSessions>,
     /// The modes in force when faults are off: none.
     pub(crate) no_modes: Arc<Modes>,
 }
@@ -55,8 +58,19 @@ impl Shared {
         Arc::clone(&self.no_modes)
     }
 
-    /// Counts and logs one fault.
+    /// Counts and logs one fault (and says so at debug level, for `RUST_LOG=debug`).
     pub(crate) fn record(&self, entry: FaultLogEntry) {
+        tracing::debug!(
+            target: "faults",
+            conn = entry.conn_id,
+            key = %entry.connection_key,
+            mode = entry.mode.name(),
+            direction = ?entry.direction,
+            seq = ?entry.seq,
+            message_type = ?entry.message_type,
+            detail = ?entry.detail,
+            "fault injected"
+        );
         lock(&self.recorder).record(entry);
     }
 

@@ -73,6 +73,8 @@ pub struct Statistics {
     pub by_direction: BTreeMap<String, Counters>,
     /// Per connection id (the most recent [`TRACKED_CONNECTIONS_MAX`] connections).
     pub by_connection: BTreeMap<u64, ConnectionCounters>,
+    /// How full the fault log is, and how many entries it dropped.
+    pub log: LogSummary,
 }
 
 /// One injected fault.
@@ -82,6 +84,10 @@ pub struct FaultLogEntry {
     pub conn_id: u64,
     /// The connection key the draws are keyed on.
     pub connection_key: String,
+    /// How many connections with the same key were opened before this one: with the key, the
+    /// mode, the direction and `seq` it names the decision, so two runs of the same traffic can
+    /// be compared entry by entry ([`FaultLogEntry::decision_key`]).
+    pub connection_ordinal: u64,
     /// The mode that acted.
     pub mode: Mode,
     /// The frame's direction (`None` for connection-level faults).
@@ -96,6 +102,37 @@ pub struct FaultLogEntry {
     pub detail: Option<String>,
 }
 
+impl FaultLogEntry {
+    /// What the decision was keyed on, as one string: `alice#0/drop_messages/outbound/42`
+    /// (connection key, its ordinal, mode, direction or `connection`, frame key or `-`). The
+    /// same traffic gives the same keys in every run with the same seed.
+    pub fn decision_key(&self) -> String {
+        let (_, direction) = direction_bucket(self.direction);
+        let frame = self
+            .seq
+            .map_or_else(|| "-".to_owned(), |seq| seq.to_string());
+        format!(
+            "{}#{}/{}/{direction}/{frame}",
+            self.connection_key,
+            self.connection_ordinal,
+            self.mode.name()
+        )
+    }
+}
+
+/// How full the fault log is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LogSummary {
+    /// Entries held now (at most [`LOG_CAPACITY`]).
+    pub entries: u64,
+    /// Entries recorded since the last reset; `recorded - entries` were dropped, oldest first.
+    pub recorded: u64,
+    /// Entries dropped when the ring was full.
+    pub dropped: u64,
+    /// The most entries held.
+    pub capacity: u64,
+}
+
 /// The counters and the log, behind the injector's lock.
 #[derive(Debug, Default)]
 pub(crate) struct Recorder {
@@ -103,6 +140,8 @@ pub(crate) struct Recorder {
     by_direction: [Counters; 3],
     by_connection: BTreeMap<u64, ConnectionCounters>,
     log: VecDeque<FaultLogEntry>,
+    /// Entries recorded since the last reset.
+    recorded: u64,
 }
 
 /// The name of a direction bucket.
@@ -140,6 +179,18 @@ impl Recorder {
             self.log.pop_front();
         }
         self.log.push_back(entry);
+        self.recorded += 1;
+    }
+
+    /// How full the log is and how much it dropped.
+    pub(crate) fn log_summary(&self) -> LogSummary {
+        let entries = self.log.len() as u64;
+        LogSummary {
+            entries,
+            recorded: self.recorded,
+            dropped: self.recorded.saturating_sub(entries),
+            capacity: LOG_CAPACITY as u64,
+        }
     }
 
     /// A snapshot of the counters.
@@ -158,6 +209,7 @@ impl Recorder {
             totals: self.totals.clone(),
             by_direction,
             by_connection: self.by_connection.clone(),
+            log: self.log_summary(),
         }
     }
 
@@ -201,6 +253,7 @@ mod tests {
         FaultLogEntry {
             conn_id,
             connection_key: format!("anon-{conn_id}"),
+            connection_ordinal: 0,
             mode,
             direction,
             seq: Some(1),
@@ -247,6 +300,19 @@ mod tests {
         }
         let log = recorder.log();
         assert_eq!(log.len(), LOG_CAPACITY);
+        assert_eq!(
+            recorder.log_summary(),
+            LogSummary {
+                entries: LOG_CAPACITY as u64,
+                recorded: LOG_CAPACITY as u64 + 5,
+                dropped: 5,
+                capacity: LOG_CAPACITY as u64
+            }
+        );
+        assert_eq!(
+            log.first().map(FaultLogEntry::decision_key).as_deref(),
+            Some("anon-5#0/duplicate_messages/outbound/1")
+        );
         assert_eq!(log.first().map(|entry| entry.conn_id), Some(5));
         assert_eq!(
             recorder.statistics().by_connection.len(),

@@ -1203,3 +1203,136 @@ fn a_full_queue_answers_overflow() {
     assert_eq!(faults.pop_outbound(59_999), None);
     assert!(faults.pop_outbound(60_000).is_some());
 }
+
+#[test]
+fn an_unknown_key_names_the_valid_keys_and_the_nearest() {
+    let err = FaultConfig::from_json(&json!({"modes": {"drop_messages": {"probabilty": 0.2}}}))
+        .expect_err("a misspelt key");
+    assert_eq!(err.path, "failures.modes.drop_messages.probabilty");
+    assert!(
+        err.message
+            .starts_with("unknown key (did you mean `probability`?); valid keys: "),
+        "{}",
+        err.message
+    );
+    for key in [
+        "accounts",
+        "direction",
+        "enabled",
+        "mean_burst_length",
+        "probability",
+    ] {
+        assert!(err.message.contains(key), "{} lists {key}", err.message);
+    }
+    let err = FaultConfig::from_json(&json!({"modes": {"drop_message": {}}}))
+        .expect_err("a misspelt mode");
+    assert!(
+        err.message
+            .starts_with("unknown fault mode (did you mean `drop_messages`?); valid fault modes: "),
+        "{}",
+        err.message
+    );
+    let err = FaultConfig::from_json(&json!({"enable": true})).expect_err("a top-level slip");
+    assert!(
+        err.message.contains("did you mean `enabled`"),
+        "{}",
+        err.message
+    );
+    let injector = FaultInjector::new(FaultConfig::default(), 1);
+    let err = injector
+        .patch_mode("delay_message", &json!({}))
+        .expect_err("an unknown mode");
+    assert!(
+        err.message.contains("did you mean `delay_messages`"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn the_original_later_config_keys_are_read_and_mapped_onto_our_modes() {
+    // The original's later version: `failures.latency` and `failures.modes.rate_limit`.
+    let config = FaultConfig::from_json(&json!({
+        "enabled": true,
+        "latency": {"mode": "typical"},
+        "modes": {"rate_limit": {"enabled": true}, "drop_messages": {"enabled": false}}
+    }))
+    .expect("the original's later keys");
+    let latency = config.latency().expect("latency");
+    assert_eq!((latency.mu, latency.sigma), (5.0, 0.3));
+    // WebSocket frames get the latency as delay_messages; the rate limit is REST's.
+    let json = config.to_json();
+    assert_eq!(json["modes"]["delay_messages"]["distribution"], "lognormal");
+    assert_eq!(json["modes"]["delay_messages"]["median_ms"], 148.4);
+    assert_eq!(json["modes"]["delay_messages"]["sigma"], 0.3);
+    assert_eq!(json["modes"]["rate_limit"]["baseline_rps"], 10);
+    assert_eq!(json["modes"]["rate_limit"]["wait_period_seconds"], 10);
+    assert_eq!(
+        json["modes"]["rate_limit"]["second_violation_ban_seconds"],
+        60
+    );
+    assert_eq!(json["modes"]["rate_limit"]["violation_window_seconds"], 60);
+    assert_eq!(json["latency"]["mode"], "typical");
+    // What is written reads back the same.
+    assert_eq!(FaultConfig::from_json(&json).unwrap(), config);
+    // An explicit delay_messages wins over the mapping.
+    let own = FaultConfig::from_json(&json!({
+        "latency": {"mode": "stable"},
+        "modes": {"delay_messages": {"min_ms": 5, "max_ms": 6}}
+    }))
+    .unwrap();
+    assert_eq!(
+        own.to_json()["modes"]["delay_messages"]["distribution"],
+        "uniform"
+    );
+    // The rate limit is aimed by time only.
+    let err =
+        FaultConfig::from_json(&json!({"modes": {"rate_limit": {"accounts": ["a"]}}})).unwrap_err();
+    assert_eq!(err.path, "failures.modes.rate_limit.accounts");
+    let err =
+        FaultConfig::from_json(&json!({"latency": {"mode": "stable", "mue": 1}})).unwrap_err();
+    assert!(err.message.contains("did you mean `mu`"), "{}", err.message);
+}
+
+#[test]
+fn rest_requests_are_rate_limited_per_session_and_delayed_by_the_latency() {
+    let config = FaultConfig::from_json(&json!({
+        "latency": {"mode": "stable"},
+        "modes": {"rate_limit": {"baseline_rps": 2}}
+    }))
+    .unwrap();
+    let injector = FaultInjector::new(config.clone(), 5);
+    let first = injector.rest_request("s1", 0);
+    assert_eq!(first.refusal, None);
+    assert!((1..1_000).contains(&first.request_delay_ms), "{first:?}");
+    assert!(injector.rest_request("s1", 1).refusal.is_none());
+    let refused = injector
+        .rest_request("s1", 2)
+        .refusal
+        .expect("over 2 per second");
+    assert_eq!(refused.retry_after_s, Some(10));
+    assert!(
+        injector.rest_request("s2", 2).refusal.is_none(),
+        "per session"
+    );
+    let stats = injector.statistics();
+    assert_eq!(stats.totals.get(Mode::RateLimit), 1);
+    assert_eq!(
+        stats.totals.get(Mode::DelayMessages),
+        6,
+        "two per request let through"
+    );
+    let log = injector.log();
+    assert!(log
+        .iter()
+        .any(|e| e.mode == Mode::RateLimit && e.connection_key == "rest:s1"));
+    // The same seed, session and request ordinal draw the same delays.
+    let again = FaultInjector::new(config, 5).rest_request("s1", 0);
+    assert_eq!(
+        (again.request_delay_ms, again.response_delay_ms),
+        (first.request_delay_ms, first.response_delay_ms)
+    );
+    // Faults off: nothing.
+    let off = FaultInjector::new(FaultConfig::default(), 5);
+    assert_eq!(off.rest_request("s1", 0), RestVerdict::default());
+}

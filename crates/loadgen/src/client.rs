@@ -3,6 +3,7 @@
 //! every latency scenario (roundtrip, pipeline, echo) runs, so the echo ceiling is measured with
 //! exactly the code that measures the server.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -271,10 +272,20 @@ impl FrameWriter {
 /// Searchers for the two keys looked up in every frame, built once.
 static TYPE_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"type\""));
 static REQUEST_ID_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"request_id\""));
+static CODE_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"code\""));
 
 /// The value of the first `"type"` field of a frame, found without parsing the frame.
 pub(crate) fn frame_type(text: &str) -> Option<&str> {
     let rest = after_key(text, &TYPE_KEY)?;
+    let rest = rest.strip_prefix('"')?;
+    let end = memchr::memchr(b'"', rest.as_bytes())?;
+    rest.get(..end)
+}
+
+/// The value of the first `"code"` field of a frame (an ERROR's or ORDER_REJECT's code), found
+/// without parsing the frame.
+pub(crate) fn frame_code(text: &str) -> Option<&str> {
+    let rest = after_key(text, &CODE_KEY)?;
     let rest = rest.strip_prefix('"')?;
     let end = memchr::memchr(b'"', rest.as_bytes())?;
     rest.get(..end)
@@ -321,8 +332,8 @@ fn answer_of_type(text: &str, frame_type: &str, ack_type: &str) -> Option<(u64, 
 
 /// What one received frame is to an order-sending connection.
 pub(crate) enum Received {
-    /// A direct answer to request `.0`.
-    Answer(u64, Outcome),
+    /// A direct answer to request `.0`, and the code of a reject or an error.
+    Answer(u64, Outcome, Option<String>),
     /// Anything else, already counted.
     Other,
     /// The connection ended, already counted.
@@ -336,6 +347,10 @@ pub(crate) struct OrderCounts {
     pub(crate) acks: u64,
     pub(crate) rejects: u64,
     pub(crate) errors: u64,
+    /// ORDER_REJECTs by code (INSUFFICIENT_FUNDS, ...).
+    pub(crate) rejects_by_code: BTreeMap<String, u64>,
+    /// ERRORs by code (RATE_LIMITED, ...).
+    pub(crate) errors_by_code: BTreeMap<String, u64>,
     /// Requests never answered (still outstanding at the end, or overtaken in the window).
     pub(crate) unanswered: u64,
     /// Answers to no outstanding request (duplicates, or ones too late to match).
@@ -360,6 +375,12 @@ impl OrderCounts {
         self.acks += other.acks;
         self.rejects += other.rejects;
         self.errors += other.errors;
+        for (code, n) in &other.rejects_by_code {
+            *self.rejects_by_code.entry(code.clone()).or_default() += n;
+        }
+        for (code, n) in &other.errors_by_code {
+            *self.errors_by_code.entry(code.clone()).or_default() += n;
+        }
         self.unanswered += other.unanswered;
         self.unmatched += other.unmatched;
         self.other_frames += other.other_frames;
@@ -367,12 +388,19 @@ impl OrderCounts {
         self.disconnects += other.disconnects;
     }
 
-    /// Counts an answer.
-    pub(crate) fn record(&mut self, outcome: Outcome) {
+    /// Counts an answer, and a reject or error by its code (`UNKNOWN` without one).
+    pub(crate) fn record(&mut self, outcome: Outcome, code: Option<String>) {
+        let code = || code.unwrap_or_else(|| "UNKNOWN".to_owned());
         match outcome {
             Outcome::Ack => self.acks += 1,
-            Outcome::Reject => self.rejects += 1,
-            Outcome::Error => self.errors += 1,
+            Outcome::Reject => {
+                self.rejects += 1;
+                *self.rejects_by_code.entry(code()).or_default() += 1;
+            }
+            Outcome::Error => {
+                self.errors += 1;
+                *self.errors_by_code.entry(code()).or_default() += 1;
+            }
         }
     }
 
@@ -390,7 +418,10 @@ impl OrderCounts {
                     return Received::Other;
                 };
                 match answer_of_type(&text, kind, ack_type) {
-                    Some((id, outcome)) => Received::Answer(id, outcome),
+                    Some((id, Outcome::Ack)) => Received::Answer(id, Outcome::Ack, None),
+                    Some((id, outcome)) => {
+                        Received::Answer(id, outcome, frame_code(&text).map(str::to_owned))
+                    }
                     None => {
                         self.other_frames += 1;
                         Received::Other
@@ -558,12 +589,12 @@ pub(crate) async fn drive_orders(
         let mut handled = 0;
         while let Some(frame) = next.take() {
             match counts.receive(frame, plan.ack_type) {
-                Received::Answer(id, outcome) => {
+                Received::Answer(id, outcome, code) => {
                     let slot = &mut slots[(id & mask) as usize];
                     if slot.busy && slot.request_id == id {
                         slot.busy = false;
                         inflight -= 1;
-                        counts.record(outcome);
+                        counts.record(outcome, code);
                         record_latency(&mut hist, Instant::now() - slot.intended);
                         completed.fetch_add(1, Ordering::Relaxed);
                     } else {
@@ -750,12 +781,16 @@ pub(crate) async fn measure_orders(
         acks: counts.acks,
         rejects: counts.rejects,
         errors: counts.errors,
+        rejects_by_code: counts.rejects_by_code.clone(),
+        errors_by_code: counts.errors_by_code.clone(),
         unanswered: counts.unanswered,
         unmatched: counts.unmatched,
         other_frames: counts.other_frames,
         malformed: counts.malformed,
         disconnects: counts.disconnects,
-        orders_per_s: round3(counts.completed() as f64 / duration_s.max(1e-9)),
+        orders_per_s: round3(counts.acks as f64 / duration_s.max(1e-9)),
+        answers_per_s: round3(counts.completed() as f64 / duration_s.max(1e-9)),
+        warnings: crate::report::warnings(&counts.errors_by_code, counts.completed()),
         latency: LatencyFigures::from_ns(&hist),
         send_lag_p99_us: round3(send_lag.value_at_quantile(0.99) as f64 / 1000.0),
         send_lag_max_us: round3(send_lag.max() as f64 / 1000.0),
@@ -783,6 +818,8 @@ mod tests {
         );
         let quoted = r#"{"type":"ERROR","request_id":"19","code":"RATE_LIMITED"}"#;
         assert_eq!(answer(quoted, "ORDER_ACK"), Some((19, Outcome::Error)));
+        assert_eq!(frame_code(quoted), Some("RATE_LIMITED"));
+        assert_eq!(frame_code(spaced), None);
     }
 
     #[test]

@@ -198,8 +198,8 @@ async fn trade_pair(
         tokio::select! {
             biased;
             frame = maker_ws.next() => match counts.receive(frame, "ORDER_ACK") {
-                Received::Answer(id, outcome) => {
-                    counts.record(outcome);
+                Received::Answer(id, outcome, code) => {
+                    counts.record(outcome, code);
                     maker_inflight = maker_inflight.saturating_sub(1);
                     if outcome == Outcome::Ack && sending {
                         let side = sides[(id & mask) as usize].opposite();
@@ -216,8 +216,8 @@ async fn trade_pair(
                 Received::Closed => return counts,
             },
             frame = taker_ws.next() => match counts.receive(frame, "ORDER_ACK") {
-                Received::Answer(_, outcome) => {
-                    counts.record(outcome);
+                Received::Answer(_, outcome, code) => {
+                    counts.record(outcome, code);
                     taker_inflight = taker_inflight.saturating_sub(1);
                 }
                 Received::Other => {}

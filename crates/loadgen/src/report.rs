@@ -1,6 +1,7 @@
 //! The figures each scenario reports: printed as a human summary, and as one JSON object (the
 //! last line of stdout under `--json`) whose keys carry their units.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -58,6 +59,10 @@ pub struct LatencyReport {
     pub rejects: u64,
     /// ERROR answers (for example RATE_LIMITED).
     pub errors: u64,
+    /// ORDER_REJECT answers by code.
+    pub rejects_by_code: BTreeMap<String, u64>,
+    /// ERROR answers by code.
+    pub errors_by_code: BTreeMap<String, u64>,
     /// Orders never answered.
     pub unanswered: u64,
     /// Answers matching no outstanding order.
@@ -68,8 +73,12 @@ pub struct LatencyReport {
     pub malformed: u64,
     /// Connections lost before the end.
     pub disconnects: u64,
-    /// Completed orders per second.
+    /// Accepted orders (acks) per second: the rate the exchange took orders at.
     pub orders_per_s: f64,
+    /// Answers of any kind (acks, rejects, errors) per second.
+    pub answers_per_s: f64,
+    /// What makes the figures misleading, if anything (most answers RATE_LIMITED, ...).
+    pub warnings: Vec<String>,
     /// Latency percentiles, measured from each order's intended send time.
     #[serde(flatten)]
     pub latency: LatencyFigures,
@@ -155,6 +164,32 @@ pub struct FanoutReport {
     pub malformed: u64,
 }
 
+/// What a reader of a latency report must know before trusting its rate: most answers were
+/// RATE_LIMITED (the server's rate limit was measured, not the exchange).
+pub(crate) fn warnings(errors_by_code: &BTreeMap<String, u64>, completed: u64) -> Vec<String> {
+    let limited = errors_by_code.get("RATE_LIMITED").copied().unwrap_or(0);
+    if completed == 0 || limited * 2 <= completed {
+        return Vec::new();
+    }
+    vec![format!(
+        "{limited} of {completed} answers were RATE_LIMITED: this measured the server's rate limit \
+         (server.limits.max_messages_per_second, 10000 per connection by default), not the \
+         exchange; start the server with `--config examples/bench.json`, which raises it"
+    )]
+}
+
+/// `INSUFFICIENT_FUNDS 12, RATE_LIMITED 3` (or `none`).
+fn by_code(counts: &BTreeMap<String, u64>) -> String {
+    if counts.is_empty() {
+        return "none".to_owned();
+    }
+    counts
+        .iter()
+        .map(|(code, n)| format!("{code} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn opt_kib(v: Option<u64>) -> String {
     match v {
         Some(kib) => format!("{:.1} MiB", kib as f64 / 1024.0),
@@ -175,10 +210,11 @@ fn write_latency(f: &mut fmt::Formatter<'_>, name: &str, r: &LatencyReport) -> f
     )?;
     writeln!(
         f,
-        "  {:.0} orders/s over {:.2} s: {} sent, {} completed ({} acks, {} rejects, {} errors), \
-         {} unanswered",
+        "  {:.0} orders/s accepted over {:.2} s ({:.0} answers/s): {} sent, {} answered ({} acks, \
+         {} rejects, {} errors), {} unanswered",
         r.orders_per_s,
         r.duration_s,
+        r.answers_per_s,
         r.sent,
         r.completed,
         r.acks,
@@ -186,6 +222,17 @@ fn write_latency(f: &mut fmt::Formatter<'_>, name: &str, r: &LatencyReport) -> f
         r.errors,
         r.unanswered
     )?;
+    if r.rejects > 0 || r.errors > 0 {
+        writeln!(
+            f,
+            "  rejects by code: {}; errors by code: {}",
+            by_code(&r.rejects_by_code),
+            by_code(&r.errors_by_code)
+        )?;
+    }
+    for warning in &r.warnings {
+        writeln!(f, "  WARNING: {warning}")?;
+    }
     let l = &r.latency;
     writeln!(
         f,

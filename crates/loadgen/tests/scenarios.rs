@@ -17,6 +17,12 @@ struct Cli {
 
 /// Runs `bench <args>` and returns the report and the parsed JSON last line of its output.
 fn bench(args: &[&str]) -> (Report, Value) {
+    let (report, json, _) = bench_text(args);
+    (report, json)
+}
+
+/// [`bench`], with the whole output too.
+fn bench_text(args: &[&str]) -> (Report, Value, String) {
     let cli = Cli::try_parse_from(std::iter::once("bench").chain(args.iter().copied()))
         .unwrap_or_else(|e| panic!("bad arguments {args:?}: {e}"));
     let mut out = Vec::new();
@@ -28,7 +34,7 @@ fn bench(args: &[&str]) -> (Report, Value) {
         text.lines().count() > 1,
         "a human summary precedes the JSON"
     );
-    (report, json)
+    (report, json, text)
 }
 
 const LATENCY_KEYS: &[&str] = &[
@@ -51,6 +57,10 @@ const LATENCY_KEYS: &[&str] = &[
     "malformed",
     "disconnects",
     "orders_per_s",
+    "answers_per_s",
+    "rejects_by_code",
+    "errors_by_code",
+    "warnings",
     "latency_samples",
     "p50_us",
     "p90_us",
@@ -128,6 +138,44 @@ fn roundtrip_against_the_mock() {
         panic!("a roundtrip report")
     };
     assert_eq!(typed.completed, u(&json, "completed"));
+}
+
+#[test]
+fn the_rate_counts_accepted_orders_and_rejects_and_errors_are_broken_down() {
+    let mock = MockExchange::start_limiting();
+    let url = mock.url();
+    let (_, json, text) = bench_text(&["roundtrip", "--url", &url, "--duration", "0.5", "--json"]);
+    assert_latency_report(&json, "roundtrip", 1);
+    let (acks, rejects, errors) = (u(&json, "acks"), u(&json, "rejects"), u(&json, "errors"));
+    assert!(acks > 0 && rejects > 0 && errors > 0, "{json}");
+    // The rate is the accepted orders', not every answer's.
+    let rate = f(&json, "orders_per_s");
+    let expected = acks as f64 / f(&json, "duration_s");
+    assert!(
+        (rate - expected).abs() <= expected * 0.01 + 1.0,
+        "{rate} vs {expected}"
+    );
+    assert!(f(&json, "answers_per_s") > rate * 3.0, "{json}");
+    assert_eq!(
+        json["rejects_by_code"],
+        serde_json::json!({"INSUFFICIENT_FUNDS": rejects})
+    );
+    assert_eq!(
+        json["errors_by_code"],
+        serde_json::json!({"RATE_LIMITED": errors})
+    );
+    // Most answers were RATE_LIMITED: said in the JSON and the summary, with the way out.
+    let warning = json["warnings"][0].as_str().expect("a warning");
+    assert!(warning.contains("RATE_LIMITED"), "{warning}");
+    assert!(warning.contains("examples/bench.json"), "{warning}");
+    assert!(text.contains("errors by code: RATE_LIMITED"), "{text}");
+    assert!(text.contains("WARNING: "), "{text}");
+    // A server that accepts everything draws no warning.
+    let quiet = MockExchange::start();
+    let url = quiet.url();
+    let (_, json) = bench(&["roundtrip", "--url", &url, "--duration", "0.3", "--json"]);
+    assert_eq!(json["warnings"], serde_json::json!([]));
+    assert_eq!(f(&json, "orders_per_s"), f(&json, "answers_per_s"));
 }
 
 #[test]

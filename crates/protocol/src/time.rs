@@ -92,6 +92,76 @@ pub fn iso8601(ts_ns: u64) -> String {
     s
 }
 
+/// Nanoseconds since the epoch of an ISO-8601 / RFC 3339 timestamp: `2026-11-28T04:05:06Z`,
+/// with optional fractional seconds (up to nanoseconds) and a `Z`, `+HH:MM` or `-HH:MM` offset,
+/// or none (taken as UTC); a date alone (`2026-11-28`) is its midnight UTC. `None` for anything
+/// else or before 1970.
+pub fn parse_iso8601(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let number = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (date, time) = match text.split_once(['T', 't', ' ']) {
+        Some((date, time)) => (date, Some(time)),
+        None => (text, None),
+    };
+    let mut parts = date.splitn(3, '-');
+    let year = number(parts.next()?)?;
+    let month = number(parts.next()?)?;
+    let day = number(parts.next()?)?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || !(1970..=9999).contains(&year) {
+        return None;
+    }
+    let mut seconds = days_from_civil(year, month as u32, day as u32) * 86_400;
+    let mut nanos = 0i64;
+    if let Some(time) = time {
+        let (clock, offset_s) = if let Some(clock) = time.strip_suffix(['Z', 'z']) {
+            (clock, 0)
+        } else if let Some(at) = time.rfind(['+', '-']) {
+            let (clock, offset) = time.split_at(at);
+            let sign = if offset.starts_with('-') { -1 } else { 1 };
+            let (h, m) = offset.get(1..)?.split_once(':')?;
+            (clock, sign * (number(h)? * 3_600 + number(m)? * 60))
+        } else {
+            (time, 0)
+        };
+        let (hms, fraction) = match clock.split_once('.') {
+            Some((hms, fraction)) => (hms, Some(fraction)),
+            None => (clock, None),
+        };
+        let mut hms = hms.splitn(3, ':');
+        let h = number(hms.next()?)?;
+        let m = number(hms.next()?)?;
+        let s = hms.next().map_or(Some(0), number)?;
+        if h > 23 || m > 59 || s > 60 {
+            return None;
+        }
+        if let Some(fraction) = fraction {
+            if fraction.len() > 9 || number(fraction).is_none() {
+                return None;
+            }
+            let digits = number(fraction)?;
+            nanos = digits * 10i64.pow(9 - fraction.len() as u32);
+        }
+        seconds += h * 3_600 + m * 60 + s - offset_s;
+    }
+    let total = i128::from(seconds) * 1_000_000_000 + i128::from(nanos);
+    u64::try_from(total).ok()
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -121,6 +191,33 @@ mod tests {
             iso8601(1_795_838_706_123_456_789),
             "2026-11-28T04:05:06.123456Z"
         );
+    }
+
+    #[test]
+    fn timestamps_parse_back() {
+        for ts in [0, 951_782_400_000_000_000, 1_795_838_706_123_456_000] {
+            assert_eq!(parse_iso8601(&iso8601(ts)), Some(ts));
+        }
+        assert_eq!(
+            parse_iso8601("2026-11-28T05:05:06+01:00"),
+            parse_iso8601("2026-11-28T04:05:06Z")
+        );
+        assert_eq!(
+            parse_iso8601("2026-11-28T04:05:06.5"),
+            Some(1_795_838_706_500_000_000)
+        );
+        assert_eq!(parse_iso8601("2026-11-28"), Some(1_795_824_000_000_000_000));
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01",
+            "2026-11-28T25:00:00Z",
+            "1969-12-31",
+            "2026-11-28T04:05:06.1234567890Z",
+            "-1-01-01",
+        ] {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -3,22 +3,28 @@
 //! `curl -d` works). When the server listens beyond loopback every route requires the configured
 //! token (`Authorization: Bearer <token>` or `X-Admin-Token: <token>`), and without one the API is
 //! refused; on loopback it is open.
+//!
+//! Every change is logged as an audit line (target `audit`): who asked (address, and whether by
+//! loopback or token), what changed, the settings before and after.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::Router;
-use faults::{FaultConfigError, FaultInjector, OneShot};
+use faults::{FaultConfig, FaultConfigError, FaultInjector, FaultLogEntry, OneShot};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+use crate::config::check_filter_accounts;
+use crate::listener::Peer;
 use crate::registry::{Control, Registry};
 
 /// What the admin routes share.
@@ -34,19 +40,24 @@ pub struct AdminState {
     pub host: String,
     /// The token required beyond loopback (`server.admin_token`).
     pub admin_token: Option<String>,
+    /// The configured accounts' names: the only ones an `accounts` filter can match.
+    pub accounts: Arc<Vec<String>>,
+    /// The wall-clock time the fault layer's clock (`time_ms`) counts from, in ns since the epoch.
+    pub started_unix_ns: u64,
 }
 
 /// The admin routes, guarded by [`authorize`].
 pub fn routes(state: AdminState) -> Router {
     Router::new()
         .route("/admin/faults", get(get_faults).put(put_faults))
-        .route("/admin/faults/{mode}", patch(patch_mode))
+        .route("/admin/faults/{mode}", patch(patch_mode).get(get_mode))
         .route("/admin/faults/reset", post(reset))
         .route("/admin/faults/one_shot", post(one_shot))
         .route("/admin/faults/stats", get(stats))
         .route("/admin/faults/log", get(log))
         .route("/admin/connections", get(connections))
         .route("/admin/connections/{id}/disconnect", post(disconnect))
+        .route("/admin/connections/{id}", get(connection))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -161,13 +172,95 @@ impl AdminState {
     fn config_json(&self) -> Value {
         self.injector.config().to_json()
     }
+
+    /// The configuration as answered after a change, with `warnings` when it will not act as
+    /// the caller may think.
+    fn answer_with_warnings(&self, warnings: &[String]) -> Response {
+        let mut answer = self.config_json();
+        if let (Value::Object(map), false) = (&mut answer, warnings.is_empty()) {
+            map.insert("warnings".into(), json!(warnings));
+        }
+        ok(&answer)
+    }
+
+    /// Refuses accounts filters naming accounts this server does not have.
+    fn check(&self, config: &FaultConfig) -> Result<(), FaultConfigError> {
+        check_filter_accounts(config, &self.accounts)
+    }
+
+    /// Who made an admin request, for the audit line.
+    fn who(&self, peer: &Peer) -> String {
+        let via = if is_loopback_host(&self.host) {
+            "loopback"
+        } else {
+            "admin token"
+        };
+        format!("{} ({via})", peer.addr)
+    }
+}
+
+/// One admin change in the log: who, what, the settings before and after.
+fn audit(who: &str, action: &str, before: &Value, after: &Value) {
+    tracing::info!(
+        target: "audit",
+        who,
+        action,
+        before = %before,
+        after = %after,
+        "admin change"
+    );
+}
+
+/// Why a mode that was just set will not act: the layer's master switch is off.
+fn layer_off_warning(state: &AdminState, mode: &str) -> Vec<String> {
+    if state.injector.is_enabled() {
+        return Vec::new();
+    }
+    let warning = format!(
+        "the fault layer is off (failures.enabled is false, as on a server started without \
+         `failures`): {mode} is stored but does not act until PUT /admin/faults turns the layer \
+         on, e.g. -d '{{\"enabled\": true, \"modes\": {{}}}}' before the PATCH"
+    );
+    tracing::warn!(mode, "{warning}");
+    vec![warning]
 }
 
 async fn get_faults(State(state): State<AdminState>) -> Response {
     ok(&state.config_json())
 }
 
-async fn put_faults(State(state): State<AdminState>, body: Bytes) -> Response {
+async fn get_mode(State(state): State<AdminState>, Path(mode): Path<String>) -> Response {
+    let config = state.config_json();
+    match config.get("modes").and_then(|modes| modes.get(&mode)) {
+        Some(settings) => ok(settings),
+        None if faults::Mode::from_name(&mode).is_some() => error(
+            StatusCode::NOT_FOUND,
+            "MODE_NOT_SET",
+            &format!("{mode} is not configured (PATCH /admin/faults/{mode} sets it)"),
+        ),
+        None => {
+            let names: Vec<&str> = faults::Mode::ALL
+                .into_iter()
+                .filter(|m| *m != faults::Mode::OneShot)
+                .map(faults::Mode::name)
+                .collect();
+            let near = faults::did_you_mean(&mode, &names)
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            error(
+                StatusCode::NOT_FOUND,
+                "UNKNOWN_FAULT_MODE",
+                &format!("no fault mode {mode:?}{near}; modes: {}", names.join(", ")),
+            )
+        }
+    }
+}
+
+async fn put_faults(
+    State(state): State<AdminState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    body: Bytes,
+) -> Response {
     let value = match body_json(&body) {
         Ok(v) => v,
         Err(response) => return *response,
@@ -178,17 +271,33 @@ async fn put_faults(State(state): State<AdminState>, body: Bytes) -> Response {
         Some(map) if map.len() == 1 && map.contains_key("failures") => &map["failures"],
         _ => &value,
     };
-    match state.injector.replace_json(section) {
-        Ok(()) => {
-            state.changed();
-            ok(&state.config_json())
-        }
-        Err(e) => invalid(&e),
-    }
+    let config = match FaultConfig::from_json(section).and_then(|c| {
+        state.check(&c)?;
+        Ok(c)
+    }) {
+        Ok(config) => config,
+        Err(e) => return invalid(&e),
+    };
+    let before = state.config_json();
+    state.injector.replace(config);
+    state.changed();
+    audit(
+        &state.who(&peer),
+        "replace faults",
+        &before,
+        &state.config_json(),
+    );
+    let warnings = if state.injector.is_enabled() {
+        Vec::new()
+    } else {
+        vec!["the fault layer is off (\"enabled\": false): no mode acts".to_owned()]
+    };
+    state.answer_with_warnings(&warnings)
 }
 
 async fn patch_mode(
     State(state): State<AdminState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
     Path(mode): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -196,28 +305,88 @@ async fn patch_mode(
         Ok(v) => v,
         Err(response) => return *response,
     };
-    match state.injector.patch_mode(&mode, &value) {
+    let mode_json = |state: &AdminState| {
+        state
+            .config_json()
+            .get("modes")
+            .and_then(|m| m.get(&mode))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let before = mode_json(&state);
+    match state
+        .injector
+        .patch_mode_checked(&mode, &value, |config| state.check(config))
+    {
         Ok(()) => {
             state.changed();
-            ok(&state.config_json())
+            let after = mode_json(&state);
+            audit(&state.who(&peer), &format!("patch {mode}"), &before, &after);
+            let warnings = if after.is_null() {
+                Vec::new()
+            } else {
+                layer_off_warning(&state, &mode)
+            };
+            state.answer_with_warnings(&warnings)
         }
         Err(e) => invalid(&e),
     }
 }
 
-async fn reset(State(state): State<AdminState>) -> Response {
+async fn reset(State(state): State<AdminState>, ConnectInfo(peer): ConnectInfo<Peer>) -> Response {
+    let before = serde_json::to_value(state.injector.statistics().totals).unwrap_or(Value::Null);
     state.injector.reset();
+    audit(
+        &state.who(&peer),
+        "reset statistics and log",
+        &before,
+        &Value::Null,
+    );
     ok(&json!({"reset": true}))
 }
 
-async fn one_shot(State(state): State<AdminState>, body: Bytes) -> Response {
+async fn one_shot(
+    State(state): State<AdminState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    body: Bytes,
+) -> Response {
     let value = match body_json(&body) {
         Ok(v) => v,
         Err(response) => return *response,
     };
-    let armed = OneShot::from_json(&value).and_then(|shot| state.injector.arm_one_shot(shot));
+    let armed = OneShot::from_json(&value).and_then(|shot| {
+        if let Some(name) = shot
+            .filter
+            .accounts
+            .iter()
+            .flatten()
+            .find(|name| !state.accounts.contains(name))
+        {
+            return Err(FaultConfigError {
+                path: "one_shot.accounts".into(),
+                message: format!(
+                    "no configured account {name:?}: an accounts filter only matches \
+                     connections logged in to a configured account"
+                ),
+            });
+        }
+        state.injector.arm_one_shot(shot)
+    });
     match armed {
-        Ok(()) => ok(&json!({"armed": true})),
+        Ok(()) => {
+            audit(&state.who(&peer), "arm one-shot", &Value::Null, &value);
+            let mut warnings = Vec::new();
+            if !state.injector.is_enabled() {
+                warnings.push(
+                    "the fault layer is off: the one-shot waits until it is turned on".to_owned(),
+                );
+            }
+            let mut answer = json!({"armed": true});
+            if !warnings.is_empty() {
+                answer["warnings"] = json!(warnings);
+            }
+            ok(&answer)
+        }
         Err(e) => invalid(&e),
     }
 }
@@ -233,15 +402,137 @@ async fn stats(State(state): State<AdminState>) -> Response {
     }
 }
 
-async fn log(State(state): State<AdminState>) -> Response {
-    match serde_json::to_string(&state.injector.log()) {
-        Ok(text) => json_reply(StatusCode::OK, text),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
-            &e.to_string(),
-        ),
+/// Which fault log entries `GET /admin/faults/log` returns.
+#[derive(Debug, Default, PartialEq)]
+struct LogFilter {
+    mode: Option<String>,
+    account: Option<String>,
+    connection: Option<u64>,
+    /// Entries at or after this `time_ms`.
+    since_ms: Option<u64>,
+    /// The latest this many.
+    limit: Option<usize>,
+}
+
+impl LogFilter {
+    /// Reads `?mode=&account=&connection=&since=&limit=`; `since` is milliseconds since the
+    /// server started or an ISO-8601 time.
+    fn parse(params: &HashMap<String, String>, started_unix_ns: u64) -> Result<Self, String> {
+        let mut filter = LogFilter::default();
+        for (key, value) in params {
+            match key.as_str() {
+                "mode" => {
+                    let known = faults::Mode::ALL.into_iter().any(|m| m.name() == value);
+                    if !known {
+                        return Err(format!("mode: no fault mode {value:?}"));
+                    }
+                    filter.mode = Some(value.clone());
+                }
+                "account" => filter.account = Some(value.clone()),
+                "connection" => {
+                    filter.connection = Some(
+                        value
+                            .parse()
+                            .map_err(|_| "connection: must be a connection id (an integer)")?,
+                    )
+                }
+                "since" => {
+                    filter.since_ms = Some(match value.parse::<u64>() {
+                        Ok(ms) => ms,
+                        Err(_) => protocol::time::parse_iso8601(value)
+                            .map(|ns| ns.saturating_sub(started_unix_ns) / 1_000_000)
+                            .ok_or(
+                                "since: milliseconds since the server started, or an ISO-8601 \
+                                 time such as 2026-12-03T13:00:00Z",
+                            )?,
+                    })
+                }
+                "limit" => {
+                    filter.limit = Some(
+                        value
+                            .parse()
+                            .map_err(|_| "limit: must be a non-negative integer")?,
+                    )
+                }
+                other => {
+                    let keys = ["mode", "account", "connection", "since", "limit"];
+                    return Err(crate::admin::unknown_parameter(other, &keys));
+                }
+            }
+        }
+        Ok(filter)
     }
+
+    fn keeps(&self, entry: &FaultLogEntry) -> bool {
+        self.mode.as_deref().is_none_or(|m| entry.mode.name() == m)
+            && self
+                .account
+                .as_deref()
+                .is_none_or(|a| entry.connection_key == a)
+            && self.connection.is_none_or(|c| entry.conn_id == c)
+            && self.since_ms.is_none_or(|s| entry.time_ms >= s)
+    }
+}
+
+/// "unknown parameter `x`; parameters: ..." with the nearest named.
+pub(crate) fn unknown_parameter(word: &str, valid: &[&str]) -> String {
+    let near = faults::did_you_mean(word, valid)
+        .map(|n| format!(" (did you mean `{n}`?)"))
+        .unwrap_or_default();
+    format!(
+        "unknown parameter `{word}`{near}; parameters: {}",
+        valid.join(", ")
+    )
+}
+
+/// One log entry as the admin API shows it: the crate's fields, the wall-clock `time` and the
+/// `decision_key` that makes two runs comparable.
+fn log_entry_json(entry: &FaultLogEntry, started_unix_ns: u64) -> Value {
+    let mut value = serde_json::to_value(entry).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        let wall_ns = started_unix_ns.saturating_add(entry.time_ms.saturating_mul(1_000_000));
+        map.insert("time".into(), json!(protocol::time::iso8601(wall_ns)));
+        map.insert("decision_key".into(), json!(entry.decision_key()));
+    }
+    value
+}
+
+async fn log(
+    State(state): State<AdminState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let filter = match LogFilter::parse(&params, state.started_unix_ns) {
+        Ok(filter) => filter,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "INVALID_FIELD", &message),
+    };
+    let summary = state.injector.log_summary();
+    let mut entries: Vec<Value> = state
+        .injector
+        .log()
+        .iter()
+        .filter(|entry| filter.keeps(entry))
+        .map(|entry| log_entry_json(entry, state.started_unix_ns))
+        .collect();
+    if let Some(limit) = filter.limit {
+        let skip = entries.len().saturating_sub(limit);
+        entries.drain(..skip);
+    }
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (
+                header::HeaderName::from_static("x-fault-log-dropped"),
+                summary.dropped.to_string(),
+            ),
+            (
+                header::HeaderName::from_static("x-fault-log-recorded"),
+                summary.recorded.to_string(),
+            ),
+        ],
+        Value::Array(entries).to_string(),
+    )
+        .into_response()
 }
 
 async fn connections(State(state): State<AdminState>) -> Response {
@@ -251,6 +542,45 @@ async fn connections(State(state): State<AdminState>) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL",
             &e.to_string(),
+        ),
+    }
+}
+
+/// A connection id from the path: anything else is a JSON 400, not axum's text.
+fn connection_id(id: &str) -> Result<u64, Box<Response>> {
+    id.parse().map_err(|_| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_FIELD",
+            &format!("{id:?} is not a connection id (an integer)"),
+        ))
+    })
+}
+
+async fn connection(State(state): State<AdminState>, Path(id): Path<String>) -> Response {
+    let id = match connection_id(&id) {
+        Ok(id) => id,
+        Err(response) => return *response,
+    };
+    match state.registry.list().into_iter().find(|row| row.id == id) {
+        Some(row) => match serde_json::to_value(&row) {
+            Ok(mut value) => {
+                let stats = state.injector.statistics();
+                if let Some(counters) = stats.by_connection.get(&id) {
+                    value["faults"] = serde_json::to_value(counters).unwrap_or(Value::Null);
+                }
+                ok(&value)
+            }
+            Err(e) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                &e.to_string(),
+            ),
+        },
+        None => error(
+            StatusCode::NOT_FOUND,
+            "CONNECTION_NOT_FOUND",
+            &format!("no open connection {id}"),
         ),
     }
 }
@@ -293,7 +623,16 @@ fn valid_close_code(code: u16) -> bool {
     (1000..=4999).contains(&code) && !matches!(code, 1004 | 1005 | 1006 | 1015)
 }
 
-async fn disconnect(State(state): State<AdminState>, Path(id): Path<u64>, body: Bytes) -> Response {
+async fn disconnect(
+    State(state): State<AdminState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let id = match connection_id(&id) {
+        Ok(id) => id,
+        Err(response) => return *response,
+    };
     let value = match body_json(&body) {
         Ok(v) => v,
         Err(response) => return *response,
@@ -303,6 +642,12 @@ async fn disconnect(State(state): State<AdminState>, Path(id): Path<u64>, body: 
         Err(message) => return error(StatusCode::BAD_REQUEST, "INVALID_FIELD", &message),
     };
     if state.registry.control(id, control) {
+        audit(
+            &state.who(&peer),
+            &format!("disconnect connection {id}"),
+            &Value::Null,
+            &json!(format!("{control:?}")),
+        );
         ok(&json!({"disconnected": id}))
     } else {
         error(

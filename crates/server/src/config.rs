@@ -363,7 +363,7 @@ impl Config {
             let path = e.path().to_string();
             ConfigError::new(
                 if path == "." { "(top)".into() } else { path },
-                e.into_inner().to_string(),
+                with_suggestion(e.into_inner().to_string()),
             )
         })?;
         config.validate()?;
@@ -473,7 +473,9 @@ impl Config {
         })?;
         let system = market.system_account_names();
         let market_on = !system.is_empty();
-        self.fault_config()?;
+        let names: Vec<String> = self.accounts.keys().cloned().collect();
+        check_filter_accounts(&self.fault_config()?, &names)
+            .map_err(|e| ConfigError::new(e.path, e.message))?;
         let mut keys = std::collections::HashSet::new();
         for (name, account) in &self.accounts {
             if account.api_key.is_empty() {
@@ -698,6 +700,63 @@ impl Config {
     }
 }
 
+/// Refuses an `accounts` filter naming an account that is not configured (`known`): only
+/// connections logged in to a configured account match such a filter, so the mode would never
+/// act (anonymous connections never match, and the market's accounts have no connection).
+pub fn check_filter_accounts(
+    faults: &faults::FaultConfig,
+    known: &[String],
+) -> Result<(), faults::FaultConfigError> {
+    let Some((path, name)) = faults
+        .filter_accounts()
+        .into_iter()
+        .find(|(_, name)| !known.contains(name))
+    else {
+        return Ok(());
+    };
+    let configured = if known.is_empty() {
+        "none is configured (see `accounts` in docs/CONFIG.md)".to_owned()
+    } else {
+        format!("configured: {}", known.join(", "))
+    };
+    let near = faults::did_you_mean(&name, known)
+        .map(|near| format!(" (did you mean `{near}`?)"))
+        .unwrap_or_default();
+    Err(faults::FaultConfigError {
+        path,
+        message: format!(
+            "no configured account {name:?}{near}: an accounts filter only matches connections \
+             logged in to a configured account, anonymous ones never; {configured}"
+        ),
+    })
+}
+
+/// serde's "unknown field `prot`, expected one of `host`, `port`, ..." with the nearest field
+/// named first: "... (did you mean `port`?)".
+fn with_suggestion(message: String) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message;
+    };
+    let Some((word, expected)) = rest.split_once('`') else {
+        return message;
+    };
+    let fields: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match faults::did_you_mean(word, &fields) {
+        Some(near) => {
+            // serde appends " at line L column C": the suggestion goes before it.
+            match message.rfind(" at line ") {
+                Some(at) => format!(
+                    "{} (did you mean `{near}`?){}",
+                    &message[..at],
+                    &message[at..]
+                ),
+                None => format!("{message} (did you mean `{near}`?)"),
+            }
+        }
+        None => message,
+    }
+}
+
 /// A day, in seconds: the longest interval or heartbeat.
 const DAY_S: f64 = 86_400.0;
 /// Thirty days, in seconds: the longest age or grace period.
@@ -756,6 +815,9 @@ mod tests {
         let err = Config::from_json_str(r#"{"server": {"prot": 1}}"#).unwrap_err();
         assert!(err.path.starts_with("server"), "{err}");
         assert!(err.reason.contains("prot"), "{err}");
+        assert!(err.reason.contains("(did you mean `port`?)"), "{err}");
+        let err = Config::from_json_str(r#"{"exchange": {"symbol": []}}"#).unwrap_err();
+        assert!(err.reason.contains("(did you mean `symbols`?)"), "{err}");
     }
 
     #[test]
@@ -826,6 +888,15 @@ mod tests {
             (
                 r#"{"failures": {"modes": {"drop_messages": {"probability": 2}}}}"#,
                 "failures.modes.drop_messages.probability",
+            ),
+            (
+                r#"{"accounts": {"bob": {"api_key": "k"}},
+                    "failures": {"modes": {"drop_messages": {"accounts": ["bob", "alice"]}}}}"#,
+                "failures.modes.drop_messages.accounts[1]",
+            ),
+            (
+                r#"{"failures": {"scenario": [{"start_s": 1, "modes": {"disconnect": {"accounts": ["alice"]}}}]}}"#,
+                "failures.scenario[0].modes.disconnect.accounts[0]",
             ),
             (
                 r#"{"server": {"limits": {"max_connection_age_s": 0}}}"#,

@@ -99,6 +99,7 @@ pub async fn run(
         ctx.now_ms(),
     );
     let mut connection = Connection {
+        conn,
         socket,
         ctx: ctx.clone(),
         link,
@@ -124,17 +125,31 @@ pub async fn run(
         // Dropping the socket after this sends RST instead of FIN.
         peer.reset.store(true, Ordering::Release);
     }
+    let account = connection
+        .handle
+        .account
+        .lock()
+        .map(|a| a.clone())
+        .unwrap_or_default();
     drop(connection);
     ctx.registry.remove(conn);
     let _ = ctx
         .engine
         .send(Envelope::Input(Input::Close { conn }))
         .await;
-    tracing::info!(conn, %addr, reason = ended.reason, "connection closed");
+    tracing::info!(
+        conn,
+        %addr,
+        account = account.as_deref().unwrap_or("-"),
+        reason = ended.reason,
+        reset = ended.reset,
+        "connection closed"
+    );
 }
 
 /// The I/O side of one connection.
 struct Connection {
+    conn: ConnId,
     socket: WebSocket,
     ctx: Arc<ConnContext>,
     link: Link,
@@ -257,6 +272,11 @@ impl Connection {
                 Action::Close(code, reason) => Step::Close(code, reason),
                 Action::Reset(reason) => Step::Reset(reason),
                 Action::Bound(account) => {
+                    tracing::debug!(
+                        conn = self.conn,
+                        account = account.as_deref().unwrap_or("-"),
+                        "connection bound"
+                    );
                     self.handle.set_account(account.as_deref());
                     Step::Continue
                 }

@@ -140,6 +140,7 @@ impl<O: Outlet> Delivery<O> {
                 }
             }
             Effect::Close { conn, code, reason } => self.close(conn, code, reason),
+            Effect::Fence { conn, token } => self.push_private(conn, Outbound::Fence(token)),
             Effect::Schedule { .. } | Effect::Reply { .. } => {}
         }
     }

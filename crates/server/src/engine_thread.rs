@@ -38,6 +38,12 @@ pub enum Envelope {
         query: Query,
         reply: oneshot::Sender<Answer>,
     },
+    /// A command on behalf of an account (REST order placement) whose answer goes back on
+    /// `reply`.
+    Call {
+        call: exchange::Call,
+        reply: oneshot::Sender<Answer>,
+    },
     /// Advance the market, then answer on `reply`.
     AdvanceMarket {
         ticks: u64,
@@ -128,6 +134,10 @@ impl EngineThread {
                 Envelope::Ask { query, reply } => {
                     let reply = self.reply_id(reply);
                     Input::Query { reply, query }
+                }
+                Envelope::Call { call, reply } => {
+                    let reply = self.reply_id(reply);
+                    Input::Call { reply, call }
                 }
                 Envelope::AdvanceMarket { ticks, reply } => {
                     let reply = self.reply_id(reply);

@@ -22,6 +22,7 @@ use faults::{
 use protocol::ParseFailure;
 
 use crate::dialect::{Dialect, EdgeError};
+use crate::fence::{Fences, Hold};
 use crate::link_faults::{Body, LinkFaults};
 use crate::outbound::{FrameMeta, Outbound};
 
@@ -39,6 +40,13 @@ pub enum Action {
     /// The connection's account changed (`None`: logged out): for the admin API's list.
     Bound(Option<Arc<str>>),
 }
+
+/// What the fault layer and delivery know of an ERROR the link wrote itself.
+const ERROR_META: FrameMeta = FrameMeta {
+    msg_type: "ERROR",
+    channel: None,
+    symbol: None,
+};
 
 /// A frame on its way out: a message still to render, or a body rendered already.
 enum Outgoing<'a> {
@@ -65,6 +73,8 @@ pub struct Link {
     rate_count: u32,
     /// The fault layer's state while it is enabled (boxed: most connections never have one).
     faults: Option<Box<LinkFaults>>,
+    /// The link's own answers held until the answers to earlier requests are out.
+    fences: Fences,
 }
 
 impl Link {
@@ -93,6 +103,7 @@ impl Link {
             rate_window_start_ms: now_ms,
             rate_count: 0,
             faults,
+            fences: Fences::default(),
         }
     }
 
@@ -181,7 +192,7 @@ impl Link {
         match f.faults.push_inbound(body, meta, now_ms) {
             PushOutcome::Queued | PushOutcome::Dropped => {}
             PushOutcome::RateLimited => {
-                return self.edge_error(now_ms, rid.as_ref(), EdgeError::Throttled, out);
+                return self.refuse(now_ms, rid.as_ref(), EdgeError::Throttled, out);
             }
             PushOutcome::Overflow => return out.push(Action::Close(1008, "slow consumer")),
         }
@@ -191,7 +202,7 @@ impl Link {
 
     /// A binary frame from the client: requests are JSON text.
     pub fn on_binary(&mut self, now_ms: u64, out: &mut Vec<Action>) {
-        self.edge_error(now_ms, None, EdgeError::Binary, out);
+        self.refuse(now_ms, None, EdgeError::Binary, out);
     }
 
     /// A frame over the size limit: say why, then close with 1009.
@@ -221,7 +232,7 @@ impl Link {
                 Payload::Corrupted(text) => match self.dialect.parse(&text, &self.catalog) {
                     Ok(request) => {
                         let rid = request.rid.as_ref();
-                        self.edge_error(now_ms, rid, EdgeError::Damaged, out);
+                        self.refuse(now_ms, rid, EdgeError::Damaged, out);
                         continue;
                     }
                     Err(failure) => Err(failure),
@@ -250,24 +261,19 @@ impl Link {
         let request = match parsed {
             Ok(request) => request,
             Err(failure) => {
-                return self.edge_error(now_ms, None, EdgeError::Invalid(failure), out);
+                return self.refuse(now_ms, None, EdgeError::Invalid(failure), out);
             }
         };
         if let Some(f) = self.faults.as_mut() {
             let request_type = self.dialect.request_type(&request);
             if let RequestVerdict::Reject(code) = f.faults.on_request(request_type, now_ms) {
-                return self.edge_error(
-                    now_ms,
-                    request.rid.as_ref(),
-                    EdgeError::Refused(code),
-                    out,
-                );
+                return self.refuse(now_ms, request.rid.as_ref(), EdgeError::Refused(code), out);
             }
         }
         if self.rate_count > self.max_messages_per_second {
             let limit = self.max_messages_per_second;
             let rid = request.rid.as_ref();
-            return self.edge_error(now_ms, rid, EdgeError::RateLimited { limit }, out);
+            return self.refuse(now_ms, rid, EdgeError::RateLimited { limit }, out);
         }
         match request.command {
             Command::Subscribe(Topic::Heartbeat) => self.heartbeat = true,
@@ -277,10 +283,32 @@ impl Link {
             } => self.heartbeat = false,
             _ => {}
         }
+        self.fences.request_sent();
         out.push(Action::ToCore(Input::Request {
             conn: self.conn,
             request,
         }));
+    }
+
+    /// Answers a frame the link refused itself, in request order: while earlier requests are on
+    /// their way through the core, the answer waits behind a fence (see [`crate::fence`]).
+    fn refuse(
+        &mut self,
+        now_ms: u64,
+        rid: Option<&exchange::RequestId>,
+        error: EdgeError,
+        out: &mut Vec<Action>,
+    ) {
+        let mut body = String::new();
+        self.dialect.edge_error(None, rid, &error, &mut body);
+        match self.fences.hold(body) {
+            Hold::SendNow(body) => self.send(now_ms, Outgoing::Body(&body, ERROR_META), out),
+            Hold::Held => {}
+            Hold::Fence(token) => out.push(Action::ToCore(Input::Fence {
+                conn: self.conn,
+                token,
+            })),
+        }
     }
 
     /// Answers a frame the link refused itself.
@@ -324,6 +352,11 @@ impl Link {
             }
             Outbound::Bound(account) => self.bind(account, out),
             Outbound::Close { code, reason } => out.push(Action::Close(code, reason)),
+            Outbound::Fence(token) => {
+                for body in self.fences.released(token) {
+                    self.send(now_ms, Outgoing::Body(&body, ERROR_META), out);
+                }
+            }
         }
     }
 

@@ -47,6 +47,9 @@ pub enum Outbound {
     Bound(Option<BoundAccount>),
     /// Send a close frame with this code and reason, then end the connection.
     Close { code: u16, reason: &'static str },
+    /// The connection's fence came back through the core (`exchange::Input::Fence`): the
+    /// answers its link held behind it may leave now.
+    Fence(u64),
 }
 
 /// A connection's bounded outbound queue: the engine thread pushes, the connection drains.

@@ -186,6 +186,8 @@ impl ExchangeServer {
             faults_changed,
             host: config.server.host.clone(),
             admin_token: config.server.admin_token.clone(),
+            accounts: Arc::new(config.accounts.keys().cloned().collect()),
+            started_unix_ns: now_ns().saturating_sub(started.elapsed().as_nanos() as u64),
         };
         let state = AppState {
             ctx,
@@ -200,10 +202,18 @@ impl ExchangeServer {
         }
         let app = app
             .with_state(state)
-            .nest("/api/v1", crate::rest::routes(engine_tx.clone(), catalog))
+            .merge(crate::rest::routes(crate::rest::RestContext {
+                engine: engine_tx.clone(),
+                catalog,
+                injector: self.injector.clone(),
+                started,
+                tick_interval: Duration::from_secs_f64(config.exchange.tick_interval),
+            }))
             .merge(crate::admin::routes(admin))
+            .merge(crate::landing::routes())
             .fallback(crate::rest::unknown_endpoint)
-            .method_not_allowed_fallback(crate::rest::method_not_allowed);
+            .method_not_allowed_fallback(crate::rest::method_not_allowed)
+            .layer(axum::middleware::map_response(crate::landing::json_errors));
         let mut stop = shutdown_rx.clone();
         let listener = ResetListener::new(listener);
         let http = tokio::spawn(async move {
@@ -216,12 +226,7 @@ impl ExchangeServer {
                 tracing::error!(error = %e, "http server failed");
             }
         });
-        tracing::info!(
-            address = %local,
-            seed = self.seed,
-            symbols = ?config.exchange.symbols,
-            "exchange listening (WebSocket on / and /ws, REST under /api/v1)"
-        );
+        crate::startup::log_started(&config, local, self.seed, &self.injector);
         self.running = Some(Running {
             addr: local,
             engine: engine_tx,
@@ -277,8 +282,21 @@ impl ExchangeServer {
 async fn ws_handler(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<Peer>,
-    ws: WebSocketUpgrade,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
+    // A browser (or curl) without an upgrade: the landing page on `/`, a JSON hint on `/ws`.
+    let Ok(ws) = ws else {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost:8765");
+        return match uri.path() {
+            "/" => crate::landing::page(host),
+            _ => crate::landing::not_an_upgrade(&uri, host),
+        };
+    };
     if state.ctx.injector.is_enabled() && !state.ctx.injector.accept_connection(state.ctx.now_ms())
     {
         return crate::rest::json_response(protocol::rest::rest_error(

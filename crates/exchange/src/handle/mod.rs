@@ -5,6 +5,7 @@
 
 mod accounts;
 mod auth;
+mod calls;
 mod connections;
 mod market;
 mod market_data;

@@ -21,6 +21,7 @@ pub mod late_cancel_ack;
 pub mod lost_cancel_ack;
 pub mod outage;
 pub mod phantom_fills;
+pub mod rate_limit;
 pub mod reject_orders;
 pub mod reorder;
 pub mod sequence_gap;
@@ -61,6 +62,9 @@ pub enum Scope {
     ConnectionDirections,
     /// A whole connection; `direction` does not apply.
     Connection,
+    /// REST requests (the original's `rate_limit`): only `enabled`, `start_s` and `end_s` apply;
+    /// its sessions are not accounts.
+    Rest,
 }
 
 /// One mode's configuration: on or off, its filter and its parameters (one flat JSON object).
@@ -80,7 +84,7 @@ impl<P: ModeParams> ModeConfig<P> {
         let mut reader = ObjectReader::new(path, value)?;
         let enabled = reader.bool_or("enabled", true)?;
         let filter = Filter::read(&mut reader, P::DEFAULT_DIRECTION)?;
-        if P::SCOPE != Scope::Message {
+        if matches!(P::SCOPE, Scope::ConnectionDirections | Scope::Connection) {
             let what = format!(
                 "{} acts on whole connections at its trigger times: filter it with accounts, \
                  start_s and end_s",
@@ -94,6 +98,25 @@ impl<P: ModeParams> ModeConfig<P> {
             }
             if P::SCOPE == Scope::Connection && filter.direction != DirectionFilter::Both {
                 return Err(reader.error("direction", format!("{what} (direction does not apply)")));
+            }
+        }
+        if P::SCOPE == Scope::Rest {
+            let what = format!(
+                "{} acts on REST requests per session (X-Session-ID): only start_s and end_s \
+                 filter it",
+                P::MODE.name()
+            );
+            if filter.message_types.is_some() {
+                return Err(reader.error("message_types", what));
+            }
+            if filter.channels.is_some() {
+                return Err(reader.error("channels", what));
+            }
+            if filter.accounts.is_some() {
+                return Err(reader.error("accounts", what));
+            }
+            if filter.direction != DirectionFilter::Both {
+                return Err(reader.error("direction", what));
             }
         }
         let params = P::read(&mut reader)?;
@@ -156,7 +179,11 @@ macro_rules! declare_modes {
                                 modes.$field = Some(ModeConfig::<$params>::read(&key_path, mode_value)?);
                             }
                         )*
-                        _ => return Err(FaultConfigError::new(&key_path, "unknown fault mode")),
+                        _ => {
+                            let names = [$(stringify!($field)),*];
+                            let message = crate::reader::unknown_message("fault mode", key, &names);
+                            return Err(FaultConfigError::new(&key_path, message));
+                        }
                     }
                 }
                 Ok(modes)
@@ -195,6 +222,7 @@ declare_modes! {
     stale_orderbook: stale_orderbook::StaleOrderbookParams,
     sequence_gap: sequence_gap::SequenceGapParams,
     outage: outage::OutageParams,
+    rate_limit: rate_limit::RateLimitParams,
 }
 
 /// The configuration of a mode when it is on and covers `target`.

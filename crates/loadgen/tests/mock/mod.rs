@@ -3,6 +3,8 @@
 //! count and skip; a garbling mock also follows every order with an unparsable text frame and a
 //! binary frame), SUBSCRIBE with SUBSCRIBED, and then sends one channel frame per subscription
 //! every millisecond: MARKET_DATA (price 41234.56) for TICKER, TRADE for TRADES, ORDERBOOK_UPDATE for the books.
+//! A limiting mock acknowledges only one order in five, rejects one (INSUFFICIENT_FUNDS) and
+//! answers the other three RATE_LIMITED, as a server at its default rate limit would.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -27,7 +29,23 @@ impl MockExchange {
         MockExchange::start_with(true)
     }
 
+    /// Starts a mock that mostly answers RATE_LIMITED.
+    #[allow(dead_code)]
+    pub fn start_limiting() -> MockExchange {
+        MockExchange::spawn(Quirks {
+            garble: false,
+            limit: true,
+        })
+    }
+
     fn start_with(garble: bool) -> MockExchange {
+        MockExchange::spawn(Quirks {
+            garble,
+            limit: false,
+        })
+    }
+
+    fn spawn(quirks: Quirks) -> MockExchange {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the mock");
         listener
             .set_nonblocking(true)
@@ -41,7 +59,7 @@ impl MockExchange {
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(listener).expect("tokio listener");
                 while let Ok((stream, _)) = listener.accept().await {
-                    tokio::spawn(connection(stream, garble));
+                    tokio::spawn(connection(stream, quirks));
                 }
             })
         });
@@ -54,7 +72,17 @@ impl MockExchange {
     }
 }
 
-async fn connection(stream: TcpStream, garble: bool) {
+/// How the mock misbehaves.
+#[derive(Clone, Copy)]
+struct Quirks {
+    /// Malformed frames after every order's answer.
+    garble: bool,
+    /// Mostly RATE_LIMITED answers.
+    limit: bool,
+}
+
+async fn connection(stream: TcpStream, quirks: Quirks) {
+    let Quirks { garble, limit } = quirks;
     let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };
@@ -73,6 +101,19 @@ async fn connection(stream: TcpStream, garble: bool) {
                 };
                 let request_id = request["request_id"].clone();
                 match request["type"].as_str() {
+                    Some("PLACE_ORDER") if limit && orders % 5 != 0 => {
+                        orders += 1;
+                        replies.push(if orders % 5 == 2 {
+                            serde_json::json!({
+                                "type": "ORDER_REJECT", "request_id": request_id,
+                                "status": "REJECTED", "code": "INSUFFICIENT_FUNDS",
+                            })
+                        } else {
+                            serde_json::json!({
+                                "type": "ERROR", "request_id": request_id, "code": "RATE_LIMITED",
+                            })
+                        });
+                    }
                     Some("PLACE_ORDER") => {
                         orders += 1;
                         replies.push(serde_json::json!({
