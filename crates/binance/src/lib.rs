@@ -1,0 +1,24 @@
+//! The Binance Spot dialect: what ccxt, python-binance, freqtrade and Hummingbot send to Binance,
+//! parsed into the core's typed requests, and the core's answers and messages written back as
+//! Binance writes them. A parser and a renderer beside the native one; the core does not know
+//! which dialect a client speaks.
+//!
+//! - REST under `/api/v3` ([`rest`]): public market data, and signed trading and account
+//!   endpoints ([`signing`]), with Binance's errors ([`error`]).
+//! - Market streams ([`streams`]): `/ws`, `/ws/<stream>`, `/stream?streams=a/b`, and live
+//!   SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS.
+//! - The WebSocket API at `/ws-api/v3` ([`ws_api`]), with the user data stream
+//!   ([`user_data`]).
+
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod market;
+pub mod orders;
+pub mod params;
+pub mod signing;
+pub mod symbols;
+pub mod venue;
+
+pub use error::ApiError;
+pub use venue::{RateLimits, Venue};
