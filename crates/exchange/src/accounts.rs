@@ -50,6 +50,8 @@ pub(crate) struct AccountInfo {
     pub api_key: Option<String>,
     /// The connections bound to it, in binding order.
     pub conns: Vec<ConnId>,
+    /// Connections that receive its private events without being bound to it.
+    pub watchers: Vec<ConnId>,
     /// When the armed dead man's switch fires.
     pub dead_mans_switch_ns: Option<u64>,
     /// Recent private events for RESUME (accounts a client can log in to again only).

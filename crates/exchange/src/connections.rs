@@ -20,6 +20,8 @@ pub(crate) struct Conn {
     pub opened_ns: u64,
     /// Its maximum-age notice went out; the next age wake closes it.
     pub age_notice_sent: bool,
+    /// The accounts whose private events it receives without being bound to them.
+    pub watching: Vec<engine::AccountId>,
 }
 
 /// Every open connection by id (FxHash: the ids are the server's own counter).
@@ -57,6 +59,7 @@ impl Connections {
                 topics: Vec::new(),
                 opened_ns,
                 age_notice_sent: false,
+                watching: Vec::new(),
             },
         );
         true

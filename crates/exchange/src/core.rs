@@ -156,7 +156,7 @@ impl Core {
                 self.advance_market(ticks);
                 self.emit(Effect::Reply {
                     to: reply,
-                    answer: crate::query::Answer::Advanced,
+                    answer: crate::message::Answer::Advanced,
                 });
             }
             Input::PhantomFill { conn } => self.phantom_fill(conn),
@@ -274,6 +274,10 @@ impl Core {
             Command::Unsubscribe { channel, symbol } => {
                 self.unsubscribe(conn, rid, channel, symbol)
             }
+            Command::UnsubscribeTopic(topic) => self.unsubscribe_topic(conn, rid, topic),
+            Command::Call(call) => self.connection_call(conn, rid, *call),
+            Command::Watch(caller) => self.watch(conn, rid, &caller),
+            Command::Unwatch(account) => self.unwatch(conn, rid, account),
         }
     }
 

@@ -3,8 +3,8 @@
 use serde::Serialize;
 use std::sync::Arc;
 
+use crate::message::Answer;
 use crate::message::Message;
-use crate::query::Answer;
 use crate::request::Topic;
 use crate::timers::Timer;
 use crate::ConnId;

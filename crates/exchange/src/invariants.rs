@@ -24,6 +24,15 @@ impl Core {
                     ));
                 }
             }
+            for account in &c.watching {
+                let listed = core
+                    .accounts
+                    .get(*account)
+                    .is_some_and(|info| info.watchers.contains(&conn));
+                if !listed {
+                    return Err(format!("connection {conn} watches {account:?} unlisted"));
+                }
+            }
             for topic in &c.topics {
                 if !core.market_data.subscribers(*topic).contains(&conn) {
                     return Err(format!(
@@ -35,6 +44,15 @@ impl Core {
         for (id, info) in core.accounts.iter() {
             if !core.engine.is_active(id) {
                 return Err(format!("account {} is retired in the engine", info.name));
+            }
+            for conn in &info.watchers {
+                let watching = core
+                    .connections
+                    .get(*conn)
+                    .is_some_and(|c| c.watching.contains(&id));
+                if !watching {
+                    return Err(format!("account {} lists watcher {conn} gone", info.name));
+                }
             }
             for conn in &info.conns {
                 let bound = core.connections.get(*conn).and_then(|c| c.account);

@@ -58,8 +58,8 @@ pub use effect::{BoundAccount, Effect, ReplyId};
 pub use error::CoreError;
 pub use handle::PHANTOM_FILL_ID_BASE;
 pub use market_data::ORDERBOOK_PICTURE_LEVELS;
-pub use message::{Failure, Message};
-pub use query::{Answer, Query, RestAuth};
+pub use message::{Answer, Failure, Message};
+pub use query::{Query, RestAuth};
 pub use request::{
     Channel, Command, Credentials, Request, RequestId, StatusFilter, Topic, BOOK_TOP_LEVELS,
 };

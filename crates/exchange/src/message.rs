@@ -5,10 +5,13 @@
 //! A direct answer carries the request's id (`rid`); the copy of a private event that the
 //! request caused carries it too (the ORDER_ACK of a PLACE_ORDER), the other copies and the one
 //! kept for RESUME do not.
+//!
+//! An outside caller's [`crate::Query`] or [`crate::call::Call`] is answered with an [`Answer`]
+//! instead, which a connection's call also gets inside [`Message::Answered`].
 
 use engine::{
-    Balance, BalanceChanged, ClientOrderId, Decimal, Depth, Fill, Level, Order, OrderAmended,
-    OrderClosed, ParseError, Position, Price, Reject, SymbolId, Trade,
+    AccountId, Balance, BalanceChanged, ClientOrderId, Decimal, Depth, Fill, Level, Order,
+    OrderAmended, OrderClosed, ParseError, Position, Price, Reject, SymbolId, Trade,
 };
 use market::Candle;
 use serde::{Deserialize, Serialize};
@@ -259,6 +262,22 @@ pub enum Message {
         rid: Option<RequestId>,
         failure: Failure,
     },
+    /// The answer to a [`crate::Command::Call`].
+    Answered {
+        rid: Option<RequestId>,
+        answer: Box<Answer>,
+    },
+    /// The connection now receives the account's private events.
+    Watching {
+        rid: Option<RequestId>,
+        account: AccountId,
+        account_seq: u64,
+    },
+    /// The connection no longer receives these accounts' private events.
+    Unwatched {
+        rid: Option<RequestId>,
+        accounts: Vec<AccountId>,
+    },
     /// TRADE on the TRADES channel.
     Trade(Trade),
     /// ORDERBOOK_UPDATE on ORDERBOOK_L2: the levels one command changed.
@@ -310,7 +329,10 @@ impl Message {
             | Message::Book { rid, .. }
             | Message::Subscribed { rid, .. }
             | Message::Unsubscribed { rid, .. }
-            | Message::Error { rid, .. } => rid.as_ref(),
+            | Message::Error { rid, .. }
+            | Message::Answered { rid, .. }
+            | Message::Watching { rid, .. }
+            | Message::Unwatched { rid, .. } => rid.as_ref(),
             Message::OrderFilled(_)
             | Message::BalanceChanged { .. }
             | Message::Trade(_)
@@ -410,4 +432,63 @@ impl Message {
             _ => None,
         }
     }
+}
+
+/// The core's state at a glance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Health {
+    pub uptime_ns: u64,
+    pub connections: u64,
+    pub accounts: u64,
+    pub at_ns: u64,
+}
+
+/// A row of the account list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccountRow {
+    pub name: String,
+    /// `configured` or `system`.
+    pub kind: &'static str,
+    pub open_orders: u64,
+}
+
+/// An answer to a [`Query`] (or to [`crate::Input::AdvanceMarket`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Answer {
+    Health(Health),
+    Book(BookSnapshot),
+    Trades(Vec<Trade>),
+    Ticker(Ticker),
+    Tickers(Vec<Ticker>),
+    Accounts(Vec<AccountRow>),
+    Balances {
+        /// Indexed by asset id.
+        balances: Vec<Balance>,
+        account_seq: u64,
+        at_ns: u64,
+    },
+    Orders {
+        orders: Vec<Order>,
+        account_seq: u64,
+    },
+    Order(Order),
+    /// A placed order as it stands after matching, and its fills.
+    Placed {
+        order: Order,
+        fills: Vec<Fill>,
+    },
+    /// A cancel-replace: the cancel's outcome, and the new order's (`None`: not attempted).
+    Replaced {
+        cancel: Result<Order, Failure>,
+        place: Option<Result<(Order, Vec<Fill>), Failure>>,
+    },
+    Fills {
+        fills: Vec<Fill>,
+        account_seq: u64,
+    },
+    /// Oldest first, each with whether it is closed.
+    Candles(Vec<(Candle, bool)>),
+    /// The market advanced as asked.
+    Advanced,
+    Failed(Failure),
 }

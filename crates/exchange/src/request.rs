@@ -5,8 +5,10 @@
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-use engine::{Decimal, NewOrder, OrderRef, OrderStatus, SymbolId};
+use engine::{AccountId, Decimal, NewOrder, OrderRef, OrderStatus, SymbolId};
 use market::Interval;
+
+use crate::call::{Call, Caller};
 
 /// A client's request id, kept as the JSON text it sent (a string literal or a number) so that
 /// every answer echoes it exactly. Shared: answers on other threads carry it without a copy.
@@ -255,4 +257,14 @@ pub enum Command {
         channel: Channel,
         symbol: Option<SymbolId>,
     },
+    /// Ends the subscription to exactly this topic.
+    UnsubscribeTopic(Topic),
+    /// A command for the account the call names, whoever the connection is bound to: answered
+    /// with [`crate::Message::Answered`].
+    Call(Box<Call>),
+    /// The connection receives the private events of the caller's account from now on, without
+    /// being bound to it (the Binance user data stream).
+    Watch(Caller),
+    /// Stops receiving the account's private events (every watched account's with `None`).
+    Unwatch(Option<AccountId>),
 }

@@ -459,12 +459,12 @@ fn place_action(side: Side, price: i64, qty: i64) -> crate::CallAction {
 
 #[test]
 fn calls_place_and_cancel_orders_for_rest_sessions_and_keys() {
-    use crate::query::Answer;
+    use crate::message::Answer;
     use crate::{CallAction, Caller};
     let mut h = Harness::new(config());
     let session = || Caller::Session("rest-session".into());
     // A session's first call opens its account with the default balances.
-    let Answer::Order(resting) =
+    let Answer::Placed { order: resting, .. } =
         call_answer(&mut h, session(), place_action(Side::Buy, 4_900_000, 1_000))
     else {
         panic!("placed")
@@ -542,4 +542,187 @@ fn calls_place_and_cancel_orders_for_rest_sessions_and_keys() {
         call_answer(&mut h, Caller::ApiKey("nope".into()), CallAction::Balances),
         Answer::Failed(Failure::UnknownApiKey)
     );
+}
+
+/// The answer a connection's call got.
+fn answered(effects: &[Effect], conn: ConnId) -> Option<&crate::Answer> {
+    sent(effects, conn).into_iter().find_map(|m| match m {
+        Message::Answered { answer, .. } => Some(answer.as_ref()),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_placed_call_answers_with_its_own_fills_and_cancel_replace_is_one_step() {
+    use crate::message::Answer;
+    use crate::{CallAction, Caller};
+    let mut h = Harness::new(config());
+    let bob = || Caller::ApiKey("bob-key".into());
+    let alice = || Caller::ApiKey("alice-key".into());
+    let Answer::Placed { order: resting, .. } =
+        call_answer(&mut h, bob(), place_action(Side::Sell, 5_000_000, 300))
+    else {
+        panic!("placed")
+    };
+    let Answer::Placed { order, fills } =
+        call_answer(&mut h, alice(), place_action(Side::Buy, 5_000_000, 500))
+    else {
+        panic!("placed")
+    };
+    assert_eq!(order.filled_qty, Qty(300));
+    assert_eq!(fills.len(), 1);
+    assert!(fills.iter().all(|f| f.order_id == order.id && !f.is_maker));
+    // Cancel-replace: the remainder is cancelled and a new order placed, in one input.
+    let Command::Place(place) = limit(Side::Buy, 4_990_000, 100) else {
+        unreachable!()
+    };
+    let replace = CallAction::CancelReplace {
+        cancel: OrderRef::Id(order.id),
+        place,
+        allow_failure: false,
+    };
+    let Answer::Replaced {
+        cancel: Ok(cancelled),
+        place: Some(Ok((placed, _))),
+    } = call_answer(&mut h, alice(), replace.clone())
+    else {
+        panic!("replaced")
+    };
+    assert_eq!(cancelled.status, engine::OrderStatus::Cancelled);
+    assert_eq!(placed.status, engine::OrderStatus::Open);
+    // The same again: the cancel fails, so nothing is placed.
+    let Answer::Replaced {
+        cancel: Err(_),
+        place: None,
+    } = call_answer(&mut h, alice(), replace)
+    else {
+        panic!("stopped on failure")
+    };
+    // Cancel-all of a symbol answers with every order it cancelled.
+    let Answer::Orders { orders, .. } =
+        call_answer(&mut h, alice(), CallAction::CancelAll { symbol: Some(BTC) })
+    else {
+        panic!("cancelled all")
+    };
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].id, placed.id);
+    assert_eq!(orders[0].status, engine::OrderStatus::Cancelled);
+    let Answer::Fills { fills, .. } =
+        call_answer(&mut h, bob(), CallAction::Fills { symbol: None })
+    else {
+        panic!("fills")
+    };
+    assert_eq!(fills.len(), 1);
+    assert_eq!(fills[0].order_id, resting.id);
+}
+
+#[test]
+fn an_opening_key_opens_an_account_named_after_it_once() {
+    use crate::message::Answer;
+    use crate::{CallAction, Caller};
+    let mut h = Harness::new(config());
+    let key = || Caller::OpeningKey("bot-7".into());
+    let Answer::Balances { balances, .. } = call_answer(&mut h, key(), CallAction::Balances) else {
+        panic!("balances")
+    };
+    assert!(balances.iter().any(|b| b.available.0 > 0), "funded");
+    let id = h.core.account_id("bot-7").expect("opened");
+    call_answer(&mut h, key(), place_action(Side::Buy, 4_000_000, 10));
+    assert_eq!(
+        h.core.account_id("bot-7"),
+        Some(id),
+        "the same account again"
+    );
+    // Its key logs in natively too: the account is the exchange's, whichever dialect.
+    h.apply(Input::Open { conn: 3 });
+    let login = Command::Login {
+        account: "bot-7".into(),
+        api_key: "bot-7".into(),
+        cancel_on_disconnect: false,
+        secret: SessionSecret::default(),
+    };
+    let effects = h.request(3, 1, login);
+    assert!(matches!(
+        sent(&effects, 3).first(),
+        Some(Message::LoggedIn { .. })
+    ));
+    // A key named like another account is refused.
+    let taken = call_answer(
+        &mut h,
+        Caller::OpeningKey("alice".into()),
+        CallAction::Balances,
+    );
+    assert_eq!(taken, Answer::Failed(Failure::AuthFailed));
+}
+
+#[test]
+fn a_watcher_gets_the_accounts_private_events_until_it_stops_or_goes() {
+    use crate::{Call, Caller};
+    let mut h = Harness::new(config());
+    h.apply(Input::Open { conn: 4 });
+    let effects = h.request(4, 1, Command::Watch(Caller::ApiKey("alice-key".into())));
+    let Some(Message::Watching { account, .. }) = sent(&effects, 4).first() else {
+        panic!("watching")
+    };
+    let account = *account;
+    // An order by call from the same connection: the answer, and the events as a watcher.
+    let call = Call {
+        caller: Caller::ApiKey("alice-key".into()),
+        action: place_action(Side::Buy, 4_000_000, 10),
+    };
+    let effects = h.request(4, 2, Command::Call(Box::new(call)));
+    assert!(matches!(
+        answered(&effects, 4),
+        Some(crate::Answer::Placed { .. })
+    ));
+    assert!(sent(&effects, 4)
+        .iter()
+        .any(|m| matches!(m, Message::OrderAccepted { rid: None, .. })));
+    // A bound connection of the account and the watcher both hear of the next one.
+    h.login(5, "alice");
+    let effects = h.request(5, 3, limit(Side::Buy, 4_000_000, 10));
+    assert!(sent(&effects, 4)
+        .iter()
+        .any(|m| matches!(m, Message::OrderAccepted { .. })));
+    let effects = h.request(4, 4, Command::Unwatch(Some(account)));
+    assert!(matches!(
+        sent(&effects, 4).first(),
+        Some(Message::Unwatched { accounts, .. }) if accounts == &[account]
+    ));
+    let effects = h.request(5, 5, limit(Side::Buy, 4_000_000, 10));
+    assert!(sent(&effects, 4).is_empty());
+    // Watching again, then closing: the account forgets the watcher (the invariants check it).
+    h.request(4, 6, Command::Watch(Caller::ApiKey("alice-key".into())));
+    h.apply(Input::Close { conn: 4 });
+    let effects = h.request(5, 7, limit(Side::Buy, 4_000_000, 10));
+    assert!(sent(&effects, 4).is_empty());
+    // Unknown keys are refused.
+    h.apply(Input::Open { conn: 6 });
+    let effects = h.request(6, 1, Command::Watch(Caller::ApiKey("nope".into())));
+    assert!(matches!(
+        sent(&effects, 6).first(),
+        Some(Message::Error { .. })
+    ));
+}
+
+#[test]
+fn unsubscribing_a_topic_ends_that_topic_only() {
+    let mut h = Harness::new(config());
+    h.apply(Input::Open { conn: 2 });
+    let m1 = Topic::Candles(BTC, market::Interval::M1);
+    let m5 = Topic::Candles(BTC, market::Interval::M5);
+    h.request(2, 1, Command::Subscribe(m1));
+    h.request(2, 2, Command::Subscribe(m5));
+    let effects = h.request(2, 3, Command::UnsubscribeTopic(m1));
+    assert!(matches!(
+        sent(&effects, 2).first(),
+        Some(Message::Unsubscribed { .. })
+    ));
+    assert!(h.core.subscribers(m1).is_empty());
+    assert_eq!(h.core.subscribers(m5), &[2]);
+    let effects = h.request(2, 4, Command::UnsubscribeTopic(m1));
+    assert!(matches!(
+        sent(&effects, 2).first(),
+        Some(Message::Error { .. })
+    ));
 }

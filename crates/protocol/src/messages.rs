@@ -49,6 +49,10 @@ pub fn type_name(message: &Message) -> &'static str {
         Message::Candle { .. } => "CANDLE",
         Message::StreamReset { .. } => "STREAM_RESET",
         Message::ServerNotice { .. } => "SERVER_NOTICE",
+        // Answers to another dialect's requests: named for logs and fault filters all the same.
+        Message::Answered { .. } => "ANSWER",
+        Message::Watching { .. } => "WATCHING",
+        Message::Unwatched { .. } => "UNWATCHED",
     }
 }
 
@@ -296,6 +300,19 @@ fn fields(w: &mut ObjectWriter<'_>, message: &Message, catalog: &Catalog) {
                 .u64("seconds_left", *seconds_left)
                 .u64("close_code", u64::from(*close_code));
             timestamp(w, *at_ns);
+        }
+        // The native protocol sends no calls and watches no account (its REST answers calls):
+        // these reach a native connection only by a bug, and then say what they are.
+        Message::Answered { rid, .. } => request_id(w, rid.as_ref()),
+        Message::Watching {
+            rid, account_seq, ..
+        } => {
+            request_id(w, rid.as_ref());
+            w.u64("account_seq", *account_seq);
+        }
+        Message::Unwatched { rid, accounts } => {
+            request_id(w, rid.as_ref());
+            w.u64("accounts", accounts.len() as u64);
         }
     }
 }

@@ -41,7 +41,11 @@ pub fn request_type(command: &Command) -> &'static str {
         Command::GetOrderbook { .. } => "GET_ORDERBOOK",
         Command::GetFills { .. } => "GET_FILLS",
         Command::Subscribe(_) => "SUBSCRIBE",
-        Command::Unsubscribe { .. } => "UNSUBSCRIBE",
+        Command::Unsubscribe { .. } | Command::UnsubscribeTopic(_) => "UNSUBSCRIBE",
+        // Not native requests (another dialect's): named for logs and fault filters all the same.
+        Command::Call(_) => "CALL",
+        Command::Watch(_) => "WATCH",
+        Command::Unwatch(_) => "UNWATCH",
     }
 }
 

@@ -2,7 +2,7 @@
 //! status. Rendered by the task serving the request, never on the engine thread.
 
 use engine::Reject;
-use exchange::query::{AccountRow, Health};
+use exchange::message::{AccountRow, Health};
 use exchange::{Answer, Catalog, Failure, Message};
 
 use crate::codes::ErrorCode;
@@ -95,6 +95,31 @@ pub fn answer(answer: &Answer, catalog: &Catalog) -> RestReply {
             order_fields(&mut w, catalog, order);
             w.end();
         }
+        Answer::Placed { order, fills } => {
+            let mut w = ObjectWriter::new(&mut s);
+            order_fields(&mut w, catalog, order);
+            w.with("fills", |o| fills_array(o, catalog, fills));
+            w.end();
+        }
+        Answer::Replaced { cancel, place } => {
+            let mut w = ObjectWriter::new(&mut s);
+            w.with("cancel", |o| match cancel {
+                Ok(order) => answer_into(&Answer::Order(*order), catalog, o),
+                Err(failure) => answer_into(&Answer::Failed(failure.clone()), catalog, o),
+            });
+            w.with("place", |o| match place {
+                None => o.push_str("null"),
+                Some(Ok((order, fills))) => {
+                    let placed = Answer::Placed {
+                        order: *order,
+                        fills: fills.clone(),
+                    };
+                    answer_into(&placed, catalog, o)
+                }
+                Some(Err(failure)) => answer_into(&Answer::Failed(failure.clone()), catalog, o),
+            });
+            w.end();
+        }
         Answer::Fills { fills, account_seq } => {
             let mut w = ObjectWriter::new(&mut s);
             w.with("fills", |o| fills_array(o, catalog, fills));
@@ -118,6 +143,11 @@ pub fn answer(answer: &Answer, catalog: &Catalog) -> RestReply {
         Answer::Advanced => s.push_str("{\"advanced\":true}"),
     }
     (200, s)
+}
+
+/// Appends the body of an answer (whatever its status).
+fn answer_into(a: &Answer, catalog: &Catalog, out: &mut String) {
+    out.push_str(&answer(a, catalog).1);
 }
 
 fn health_body(s: &mut String, health: &Health) {

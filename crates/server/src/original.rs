@@ -302,7 +302,9 @@ pub async fn place(
         Err(response) => return *response,
     };
     match call(&state, caller, CallAction::Place(order)).await {
-        Ok(Answer::Order(order)) => answer(StatusCode::CREATED, &order_json(&state, &order)),
+        Ok(Answer::Placed { order, .. }) => {
+            answer(StatusCode::CREATED, &order_json(&state, &order))
+        }
         Ok(_) => refuse(500, "INTERNAL_ERROR", "unexpected answer"),
         Err(response) => *response,
     }

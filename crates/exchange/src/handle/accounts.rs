@@ -74,6 +74,7 @@ impl Core {
                 kind,
                 api_key,
                 conns: Vec::new(),
+                watchers: Vec::new(),
                 dead_mans_switch_ns: None,
                 resume,
             },

@@ -40,6 +40,7 @@ impl Core {
         for topic in c.topics {
             self.market_data.remove_subscriber(topic, conn);
         }
+        self.forget_watcher(conn, &c.watching);
         let (true, Some(account)) = (cancel, account) else {
             return;
         };

@@ -61,6 +61,24 @@ impl Core {
         );
     }
 
+    /// Ends the subscription to exactly `topic` (a candle interval, a book depth).
+    pub(crate) fn unsubscribe_topic(&mut self, conn: ConnId, rid: Option<RequestId>, topic: Topic) {
+        let Some(c) = self.connections.get_mut(conn) else {
+            return;
+        };
+        let Some(at) = c.topics.iter().position(|t| *t == topic) else {
+            return self.fail(conn, rid, Failure::NotSubscribed(topic.channel()));
+        };
+        c.topics.remove(at);
+        self.market_data.remove_subscriber(topic, conn);
+        let message = Message::Unsubscribed {
+            rid,
+            channel: topic.channel(),
+            symbol: topic.symbol(),
+        };
+        self.answer(conn, message);
+    }
+
     /// The first message of a stream: the L2 snapshot, the book picture, the current best bid
     /// and ask, the current ticker (trades and candles start with the next one).
     fn start_stream(&mut self, conn: ConnId, topic: Topic) {

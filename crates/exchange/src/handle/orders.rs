@@ -194,14 +194,21 @@ impl Core {
         if let (Some(buffer), Some(seq)) = (info.resume.as_mut(), message.account_seq()) {
             buffer.push(seq, self.now_ns, message.clone());
         }
-        let Some((&last, others)) = info.conns.split_last() else {
-            return;
-        };
         let copy_for = |conn: ConnId, message: Message| -> Message {
             match origin {
                 Some((asker, Some(rid))) if asker == conn => message.with_rid(rid.clone()),
                 _ => message,
             }
+        };
+        // Watchers that are not also bound get a copy without a request id.
+        for &conn in &info.watchers {
+            if !info.conns.contains(&conn) {
+                let message = message.clone();
+                self.out.push(Effect::Send { conn, message });
+            }
+        }
+        let Some((&last, others)) = info.conns.split_last() else {
+            return;
         };
         // The last connection takes the message itself; the others (rarely any) get copies.
         for &conn in others {

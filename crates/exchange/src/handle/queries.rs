@@ -7,8 +7,9 @@ use market::Interval;
 
 use crate::accounts::AccountKind;
 use crate::core::Core;
+use crate::message::{AccountRow, Answer, Health};
 use crate::message::{Failure, Message, PositionReport};
-use crate::query::{AccountRow, Answer, Health, Query, RestAuth};
+use crate::query::{Query, RestAuth};
 use crate::request::{RequestId, StatusFilter};
 use crate::ConnId;
 
