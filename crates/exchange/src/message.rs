@@ -292,6 +292,9 @@ pub enum Message {
     BookTicker(BookTicker),
     /// CANDLE on CANDLES.
     Candle { candle: Candle, closed: bool },
+    /// The first message of a new (or restarted) subscription to `topic`: a dialect that shows
+    /// two topics with one message (the ticker and the mini ticker) tells them apart by it.
+    StreamStart { topic: Topic, first: Box<Message> },
     /// STREAM_RESET: a fresh start of the stream follows (where it has one).
     StreamReset {
         channel: Channel,
@@ -341,6 +344,7 @@ impl Message {
             | Message::Ticker(_)
             | Message::Tickers(_)
             | Message::BookTicker(_)
+            | Message::StreamStart { .. }
             | Message::Candle { .. }
             | Message::StreamReset { .. }
             | Message::ServerNotice { .. } => None,
@@ -389,6 +393,7 @@ impl Message {
             Message::Ticker(_) | Message::Tickers(_) => Some(Channel::Ticker),
             Message::Candle { .. } => Some(Channel::Candles),
             Message::StreamReset { channel, .. } => Some(*channel),
+            Message::StreamStart { topic, .. } => Some(topic.channel()),
             _ => None,
         }
     }
@@ -413,6 +418,7 @@ impl Message {
             Message::BookTicker(top) => Some(top.symbol),
             Message::Candle { candle, .. } => Some(candle.symbol),
             Message::StreamReset { symbol, .. } => Some(*symbol),
+            Message::StreamStart { topic, .. } => topic.symbol(),
             _ => None,
         }
     }

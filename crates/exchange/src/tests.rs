@@ -403,7 +403,10 @@ fn subscribers_get_a_snapshot_then_publications_and_nothing_after_they_close() {
         sent(&effects, 2)[..],
         [
             Message::Subscribed { .. },
-            Message::Book { stream: true, .. }
+            Message::StreamStart {
+                topic: Topic::BookL2(_),
+                ..
+            }
         ]
     ));
     assert_eq!(h.core.subscribers(Topic::BookL2(BTC)), &[2]);

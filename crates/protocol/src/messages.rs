@@ -50,6 +50,7 @@ pub fn type_name(message: &Message) -> &'static str {
         Message::StreamReset { .. } => "STREAM_RESET",
         Message::ServerNotice { .. } => "SERVER_NOTICE",
         // Answers to another dialect's requests: named for logs and fault filters all the same.
+        Message::StreamStart { first, .. } => type_name(first),
         Message::Answered { .. } => "ANSWER",
         Message::Watching { .. } => "WATCHING",
         Message::Unwatched { .. } => "UNWATCHED",
@@ -75,7 +76,14 @@ pub fn render_frame(seq: u64, message: &Message, catalog: &Catalog, out: &mut St
 /// Every field of the message, `type` first.
 fn fields(w: &mut ObjectWriter<'_>, message: &Message, catalog: &Catalog) {
     w.str("type", type_name(message));
+    fields_after_type(w, message, catalog);
+}
+
+/// Every field of the message but `type`.
+fn fields_after_type(w: &mut ObjectWriter<'_>, message: &Message, catalog: &Catalog) {
     match message {
+        // The native protocol shows a stream's first message as it is.
+        Message::StreamStart { first, .. } => fields_after_type(w, first, catalog),
         Message::Pong { rid, at_ns } => {
             request_id(w, rid.as_ref());
             timestamp(w, *at_ns);

@@ -44,11 +44,13 @@ impl Oracle {
                 }
                 Effect::Send { conn, message } => {
                     self.private_event(*conn, message)?;
-                    if let Message::Book {
-                        book, stream: true, ..
-                    } = message
-                    {
-                        self.snapshot(book)?;
+                    if let Message::StreamStart { first, .. } = message {
+                        if let Message::Book {
+                            book, stream: true, ..
+                        } = first.as_ref()
+                        {
+                            self.snapshot(book)?;
+                        }
                     }
                 }
                 Effect::Publish {

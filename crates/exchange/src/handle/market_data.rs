@@ -100,7 +100,8 @@ impl Core {
                 return
             }
         };
-        self.answer(conn, message);
+        let first = Box::new(message);
+        self.answer(conn, Message::StreamStart { topic, first });
     }
 
     /// [`crate::Input::RestartStream`]: STREAM_RESET, then the fresh start of every stream of
