@@ -12,13 +12,23 @@
 
 #![forbid(unsafe_code)]
 
+pub mod account;
+pub mod context;
 pub mod error;
+pub mod keys;
 pub mod market;
 pub mod orders;
 pub mod params;
+pub mod rest;
 pub mod signing;
+pub mod streams;
 pub mod symbols;
+pub mod tickers;
+pub mod user_data;
 pub mod venue;
+pub mod ws_api;
 
+pub use context::Context;
 pub use error::ApiError;
+pub use keys::Keys;
 pub use venue::{RateLimits, Venue};

@@ -224,7 +224,7 @@ pub(crate) fn write_agg_trade_fields(venue: &Venue, trade: &Trade, out: &mut Str
 }
 
 /// `GET /api/v3/ticker/price`: one symbol's last price (an object) or every symbol's (an array).
-pub fn write_price_tickers(venue: &Venue, tickers: &[Ticker], one: bool, out: &mut String) {
+pub fn write_price_tickers(venue: &Venue, tickers: &[&Ticker], one: bool, out: &mut String) {
     write_one_or_many(tickers, one, out, |t, out| {
         let Some(symbol) = venue.symbol(t.symbol) else {
             return out.push_str("{}");
@@ -237,7 +237,7 @@ pub fn write_price_tickers(venue: &Venue, tickers: &[Ticker], one: bool, out: &m
 }
 
 /// `GET /api/v3/ticker/bookTicker`: the best bid and ask.
-pub fn write_book_tickers(venue: &Venue, tickers: &[Ticker], one: bool, out: &mut String) {
+pub fn write_book_tickers(venue: &Venue, tickers: &[&Ticker], one: bool, out: &mut String) {
     write_one_or_many(tickers, one, out, |t, out| {
         let Some(symbol) = venue.symbol(t.symbol) else {
             return out.push_str("{}");

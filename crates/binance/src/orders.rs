@@ -34,7 +34,7 @@ pub struct OrderRequest {
 pub fn parse_new_order(
     params: &Params<'_>,
     venue: &Venue,
-    generated_id: ClientOrderId,
+    generated_id: Option<ClientOrderId>,
 ) -> Result<OrderRequest, ApiError> {
     let symbol_id = params.symbol(&venue.symbols)?;
     let symbol = venue.symbol(symbol_id).ok_or_else(ApiError::bad_symbol)?;
@@ -120,9 +120,7 @@ pub fn parse_new_order(
     if params.get("icebergQty").is_some() || params.get("stopPrice").is_some() {
         return Err(ApiError::unsupported_combination());
     }
-    let client_order_id = params
-        .client_order_id("newClientOrderId")?
-        .unwrap_or(generated_id);
+    let client_order_id = params.client_order_id("newClientOrderId")?.or(generated_id);
     Ok(OrderRequest {
         order: NewOrder {
             account: engine::AccountId(0),
@@ -133,7 +131,7 @@ pub fn parse_new_order(
             qty,
             time_in_force,
             post_only,
-            client_order_id: Some(client_order_id),
+            client_order_id,
             stp,
             quote_budget,
         },

@@ -385,6 +385,8 @@ impl Order {
             cum_quote: self.cum_quote,
             quote_budget: self.quote_budget,
             created_ns: self.created_ns,
+            post_only: self.post_only,
+            stp: self.stp,
         }
     }
 
@@ -408,6 +410,8 @@ pub struct OrderTerms {
     pub cum_quote: Amount,
     pub quote_budget: Option<Amount>,
     pub created_ns: u64,
+    pub post_only: bool,
+    pub stp: StpMode,
 }
 
 /// An asset balance of one account: available to use, and locked by open orders.

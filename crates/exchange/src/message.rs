@@ -271,6 +271,8 @@ pub enum Message {
     Watching {
         rid: Option<RequestId>,
         account: AccountId,
+        /// The account's name (fault filters aim at it).
+        name: std::sync::Arc<str>,
         account_seq: u64,
     },
     /// The connection no longer receives these accounts' private events.

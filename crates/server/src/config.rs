@@ -60,6 +60,56 @@ pub struct ServerConfig {
     /// one per core less the one the engine thread keeps busy, at least one. A program that
     /// embeds [`crate::ExchangeServer`] runs it on its own runtime instead.
     pub worker_threads: Option<usize>,
+    /// The Binance Spot dialect's listener.
+    pub binance: BinanceConfig,
+}
+
+/// `server.binance.*`: the second listener, speaking Binance Spot's REST, market streams and
+/// WebSocket API.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BinanceConfig {
+    pub enabled: bool,
+    /// `None`: 8766, or any free port when `server.port` is 0 (a test's server takes free ports
+    /// for both listeners unless told otherwise).
+    pub port: Option<u16>,
+    /// An API key the server has not seen opens an account with the default balances, named
+    /// after the key, whose secret is the key itself.
+    pub open_accounts: bool,
+    /// Request weight per minute per client address (Binance's `REQUEST_WEIGHT`).
+    pub request_weight_per_minute: u32,
+    /// New orders per 10 seconds per account.
+    pub orders_per_10s: u32,
+    /// New orders per day per account.
+    pub orders_per_day: u32,
+    /// Seconds a client that goes on after a 429 is banned for (418); doubles on each repeat, as
+    /// Binance's bans scale, up to three days.
+    pub ban_seconds: u64,
+}
+
+impl Default for BinanceConfig {
+    fn default() -> Self {
+        BinanceConfig {
+            enabled: true,
+            port: None,
+            open_accounts: true,
+            request_weight_per_minute: 6_000,
+            orders_per_10s: 100,
+            orders_per_day: 200_000,
+            ban_seconds: 120,
+        }
+    }
+}
+
+impl BinanceConfig {
+    /// The port to listen on, given the native listener's.
+    pub fn port_for(&self, native_port: u16) -> u16 {
+        match (self.port, native_port) {
+            (Some(port), _) => port,
+            (None, 0) => 0,
+            (None, _) => 8766,
+        }
+    }
 }
 
 /// `server.limits.*`: every bound is a number with a default.
@@ -237,6 +287,9 @@ impl Default for HistoryConfig {
 #[serde(deny_unknown_fields)]
 pub struct AccountConfig {
     pub api_key: String,
+    /// The secret a Binance client signs with (HMAC-SHA256); without one, the API key itself.
+    #[serde(default)]
+    pub api_secret: Option<String>,
     /// Opening balances; assets not listed start at zero.
     #[serde(default)]
     pub balances: BTreeMap<String, DecimalValue>,
@@ -252,6 +305,7 @@ impl Default for ServerConfig {
             admin_token: None,
             echo_endpoint: false,
             worker_threads: None,
+            binance: BinanceConfig::default(),
         }
     }
 }
@@ -379,6 +433,34 @@ impl Config {
             0.01,
             DAY_S,
         )?;
+        let b = &self.server.binance;
+        for (key, value) in [
+            ("request_weight_per_minute", b.request_weight_per_minute),
+            ("orders_per_10s", b.orders_per_10s),
+            ("orders_per_day", b.orders_per_day),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(
+                    format!("server.binance.{key}"),
+                    "must be at least 1",
+                ));
+            }
+        }
+        if !(1..=3 * 24 * 3600).contains(&b.ban_seconds) {
+            return Err(ConfigError::new(
+                "server.binance.ban_seconds",
+                "must be between 1 and 259200 (three days)",
+            ));
+        }
+        if self.server.binance.enabled
+            && self.server.binance.port_for(self.server.port) == self.server.port
+            && self.server.port != 0
+        {
+            return Err(ConfigError::new(
+                "server.binance.port",
+                "must differ from server.port (the two listeners need their own ports)",
+            ));
+        }
         if self.server.worker_threads == Some(0) {
             return Err(ConfigError::new(
                 "server.worker_threads",
@@ -482,6 +564,12 @@ impl Config {
                 return Err(ConfigError::new(
                     format!("accounts.{name}.api_key"),
                     "must not be empty",
+                ));
+            }
+            if account.api_secret.as_deref() == Some("") {
+                return Err(ConfigError::new(
+                    format!("accounts.{name}.api_secret"),
+                    "must not be empty (leave it out to sign with the API key)",
                 ));
             }
             if !keys.insert(account.api_key.as_str()) {

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
-use exchange::{close_code, Catalog, ConnId, Input};
+use exchange::{close_code, ConnId, Input};
 use faults::FaultInjector;
 use futures_util::{FutureExt, SinkExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Config;
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, Wire};
 use crate::engine_thread::{now_ns, Envelope, SharedSeqs};
 use crate::link::{Action, Link};
 use crate::listener::Peer;
@@ -23,7 +23,8 @@ use crate::registry::{ConnHandle, Control, Registry};
 /// What every connection shares.
 pub struct ConnContext {
     pub engine: mpsc::Sender<Envelope>,
-    pub catalog: Arc<Catalog>,
+    /// What links read and write their dialects with.
+    pub wire: Arc<Wire>,
     pub config: Arc<Config>,
     pub seqs: Arc<SharedSeqs>,
     pub shutdown: watch::Receiver<bool>,
@@ -68,6 +69,7 @@ pub async fn run(
     conn: ConnId,
     peer: Peer,
     dialect: Dialect,
+    streams: Vec<String>,
     ctx: Arc<ConnContext>,
 ) {
     let addr = peer.addr;
@@ -93,7 +95,7 @@ pub async fn run(
     let link = Link::new(
         conn,
         dialect,
-        ctx.catalog.clone(),
+        ctx.wire.clone(),
         ctx.injector.clone(),
         ctx.config.server.limits.max_messages_per_second,
         ctx.now_ms(),
@@ -111,6 +113,13 @@ pub async fn run(
         frames_in: 0,
         frames_out: 0,
     };
+    if !streams.is_empty() {
+        let now_ms = ctx.now_ms();
+        connection
+            .link
+            .open_streams(now_ms, &streams, &mut connection.actions);
+        connection.perform().await;
+    }
     // The engine thread can close the connection at once (a slow consumer), even while a write
     // waits for a peer that stopped reading: the wait is abandoned and the close frame sent after
     // what the socket already holds.

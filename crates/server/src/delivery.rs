@@ -17,9 +17,10 @@
 
 use std::sync::Arc;
 
+use binance::Venue;
 use engine::SymbolId;
 use exchange::message::StreamCut;
-use exchange::{Catalog, Channel, ConnId, Core, Effect, Input, Message, Topic};
+use exchange::{Channel, ConnId, Core, Effect, Input, Message, Topic};
 use rustc_hash::FxHashMap;
 
 use crate::config::SlowConsumerAction;
@@ -76,7 +77,7 @@ struct Route<O> {
 pub struct Delivery<O> {
     routes: FxHashMap<ConnId, Route<O>>,
     policy: SlowConsumerAction,
-    catalog: Arc<Catalog>,
+    venue: Arc<Venue>,
     /// Connections with starved streams.
     starved: Vec<ConnId>,
     /// Inputs delivery has for the core: stream restarts, slow consumers closed.
@@ -86,11 +87,11 @@ pub struct Delivery<O> {
 }
 
 impl<O: Outlet> Delivery<O> {
-    pub fn new(policy: SlowConsumerAction, catalog: Arc<Catalog>) -> Delivery<O> {
+    pub fn new(policy: SlowConsumerAction, venue: Arc<Venue>) -> Delivery<O> {
         Delivery {
             routes: FxHashMap::default(),
             policy,
-            catalog,
+            venue,
             starved: Vec::new(),
             feedback: Vec::new(),
             slow_consumers: 0,
@@ -159,18 +160,16 @@ impl<O: Outlet> Delivery<O> {
                         .starved
                         .retain(|s| (s.channel, s.symbol) != (channel, symbol));
                 }
-                self.push_market(conn, Outbound::Message(message), channel, symbol);
+                self.push_market(conn, Outbound::Message(message), channel, Some(symbol));
             }
             _ => self.push_private(conn, Outbound::Message(message)),
         }
     }
 
     fn publish(&mut self, topic: Topic, message: &Message, core: &Core) {
-        let (channel, Some(symbol)) = (topic.channel(), topic.symbol()) else {
-            return;
-        };
-        // Rendered once per dialect, on first need.
-        let mut rendered: [Option<SharedFrame>; Dialect::COUNT] = Default::default();
+        let (channel, symbol) = (topic.channel(), topic.symbol());
+        // Rendered once per dialect, on first need (`Some(None)`: the dialect shows nothing).
+        let mut rendered: [Option<Option<SharedFrame>>; Dialect::COUNT] = Default::default();
         for &conn in core.subscribers(topic) {
             let Some(route) = self.routes.get_mut(&conn).filter(|r| !r.closing) else {
                 continue;
@@ -178,8 +177,9 @@ impl<O: Outlet> Delivery<O> {
             if let Some(s) = route
                 .starved
                 .iter_mut()
-                .find(|s| (s.channel, s.symbol) == (channel, symbol))
+                .find(|s| Some((s.channel, s.symbol)) == symbol.map(|sym| (channel, sym)))
             {
+                let Some(symbol) = symbol else { continue };
                 // Covered by the restart to come: ask for it once there is room.
                 if !s.restart_asked && has_room(route.outlet.room()) {
                     s.restart_asked = true;
@@ -196,27 +196,42 @@ impl<O: Outlet> Delivery<O> {
             let Some(slot) = rendered.get_mut(dialect.index()) else {
                 continue;
             };
-            let frame = slot
-                .get_or_insert_with(|| shared_frame(dialect, message, &self.catalog))
-                .clone();
-            self.push_market(conn, Outbound::Shared(frame), channel, symbol);
+            let frame =
+                slot.get_or_insert_with(|| shared_frame(dialect, topic, message, &self.venue));
+            if let Some(frame) = frame.clone() {
+                self.push_market(conn, Outbound::Shared(frame), channel, symbol);
+            }
         }
     }
 
-    /// Queues a market-data item; a full queue starves the stream or makes a slow consumer.
-    fn push_market(&mut self, conn: ConnId, item: Outbound, channel: Channel, symbol: SymbolId) {
+    /// Queues a market-data item; a full queue starves the stream (an all-market stream just
+    /// loses the item: the next one replaces it whole) or makes a slow consumer.
+    fn push_market(
+        &mut self,
+        conn: ConnId,
+        item: Outbound,
+        channel: Channel,
+        symbol: Option<SymbolId>,
+    ) {
         let drops_market = self.policy == SlowConsumerAction::DropMarketData;
         let Some(route) = self.live(conn) else {
             return;
         };
         let (free, max) = route.outlet.room();
         if drops_market && free <= private_reserve(max) {
-            return self.starve(conn, channel, symbol);
+            if let Some(symbol) = symbol {
+                self.starve(conn, channel, symbol);
+            }
+            return;
         }
         match route.outlet.try_push(item) {
             Ok(()) => {}
             Err(Refused::Gone) => route.closing = true,
-            Err(Refused::Full) if drops_market => self.starve(conn, channel, symbol),
+            Err(Refused::Full) if drops_market => {
+                if let Some(symbol) = symbol {
+                    self.starve(conn, channel, symbol);
+                }
+            }
             Err(Refused::Full) => self.slow_consumer(conn),
         }
     }
@@ -313,18 +328,27 @@ impl<O: Outlet> Delivery<O> {
     }
 }
 
-/// A publication rendered once for every subscriber of a dialect.
-fn shared_frame(dialect: Dialect, message: &Message, catalog: &Catalog) -> SharedFrame {
+/// A publication rendered once for every subscriber of a dialect; `None` when the dialect shows
+/// nothing for it.
+fn shared_frame(
+    dialect: Dialect,
+    topic: Topic,
+    message: &Message,
+    venue: &Venue,
+) -> Option<SharedFrame> {
     let mut body = String::new();
-    dialect.body(message, catalog, &mut body);
-    SharedFrame {
+    if !dialect.publication(topic, message, venue, &mut body) {
+        return None;
+    }
+    Some(SharedFrame {
         body: body.into(),
         meta: FrameMeta {
             msg_type: dialect.type_name(message),
             channel: message.channel(),
             symbol: message.symbol(),
+            topic: Some(topic),
         },
-    }
+    })
 }
 
 #[cfg(test)]

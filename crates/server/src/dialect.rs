@@ -2,7 +2,10 @@
 //! own) beside the others; the core and the delivery never know which one a connection speaks,
 //! only the connection's [`crate::link::Link`] does.
 
-use exchange::{Catalog, Message, Request, RequestId};
+use std::sync::Arc;
+
+use binance::{ApiError, Keys, Venue};
+use exchange::{Catalog, Message, Request, RequestId, Topic};
 use protocol::{messages as native, ErrorCode, ParseFailure};
 
 /// A connection's dialect.
@@ -10,6 +13,33 @@ use protocol::{messages as native, ErrorCode, ParseFailure};
 pub enum Dialect {
     /// The exchange's own JSON protocol (`/`, `/ws`).
     Native,
+    /// Binance's market streams (`/ws`, `/ws/<stream>`; `combined`: `/stream?streams=`).
+    BinanceStreams { combined: bool },
+    /// Binance's WebSocket API (`/ws-api/v3`).
+    BinanceApi,
+}
+
+/// What a link needs to read and write its dialect: the exchange under each dialect's names,
+/// and, for Binance's WebSocket API, the keys requests sign with and the clock they are checked
+/// against.
+pub struct Wire {
+    pub venue: Arc<Venue>,
+    pub keys: Arc<dyn Keys>,
+    /// The Unix time (ms) at the fault layer's time 0, the server's start.
+    pub unix_ms_at_start: u64,
+}
+
+impl Wire {
+    /// A wire for native connections only (the simulator's): no Binance keys or fees.
+    pub fn native(catalog: Arc<Catalog>) -> Wire {
+        let zero = engine::FeeRate(0);
+        let venue = Venue::new(catalog, zero, zero, binance::RateLimits::default());
+        Wire {
+            venue: Arc::new(venue),
+            keys: Arc::new(binance::keys::NoKeys),
+            unix_ms_at_start: 0,
+        }
+    }
 }
 
 /// Why a frame is answered by the connection itself, without reaching the core.
@@ -34,54 +64,60 @@ pub enum EdgeError {
 
 impl Dialect {
     /// How many dialects there are.
-    pub const COUNT: usize = 1;
+    pub const COUNT: usize = 3;
 
     /// The dialect's place in `0..COUNT` (for per-dialect tables).
     pub fn index(self) -> usize {
         match self {
             Dialect::Native => 0,
+            Dialect::BinanceStreams { .. } => 1,
+            Dialect::BinanceApi => 2,
         }
     }
 
-    /// Parses one text frame into a request.
-    pub fn parse(self, text: &str, catalog: &Catalog) -> Result<Request, ParseFailure> {
-        match self {
-            Dialect::Native => protocol::parse_request(text, catalog),
-        }
+    /// Whether it is one of Binance's.
+    pub fn is_binance(self) -> bool {
+        !matches!(self, Dialect::Native)
     }
 
-    /// The request's type, as fault filters on inbound messages name it.
+    /// The request's type, as fault filters on inbound messages name it (the native names, which
+    /// the filters also accept by their Binance names).
     pub fn request_type(self, request: &Request) -> &'static str {
-        match self {
-            Dialect::Native => protocol::request_type(&request.command),
-        }
+        protocol::request_type(&request.command)
     }
 
-    /// The message's type, as fault filters on outbound messages name it.
+    /// The message's type, as fault filters on outbound messages name it (as for requests).
     pub fn type_name(self, message: &Message) -> &'static str {
+        native::type_name(message)
+    }
+
+    /// Appends a publication on `topic` as every subscriber speaking this dialect gets it
+    /// (without `seq` or a combined stream's wrapper, which each connection adds); `false` when
+    /// the dialect shows nothing for it.
+    pub fn publication(
+        self,
+        topic: Topic,
+        message: &Message,
+        venue: &Venue,
+        out: &mut String,
+    ) -> bool {
         match self {
-            Dialect::Native => native::type_name(message),
+            Dialect::Native => {
+                native::render(message, &venue.catalog, out);
+                true
+            }
+            Dialect::BinanceStreams { .. } => {
+                binance::streams::write_publication(topic, message, venue, out)
+            }
+            Dialect::BinanceApi => false,
         }
     }
 
-    /// Appends the frame of `message` with its `seq`.
-    pub fn frame(self, seq: u64, message: &Message, catalog: &Catalog, out: &mut String) {
-        match self {
-            Dialect::Native => native::render_frame(seq, message, catalog, out),
-        }
-    }
-
-    /// Appends the body of `message` without `seq` (shared, or before the fault layer stamps it).
-    pub fn body(self, message: &Message, catalog: &Catalog, out: &mut String) {
-        match self {
-            Dialect::Native => native::render(message, catalog, out),
-        }
-    }
-
-    /// Appends the stamped frame of a body rendered without `seq`.
+    /// Appends the stamped frame of a body rendered without `seq` (Binance's frames have none).
     pub fn stamp(self, seq: u64, body: &str, out: &mut String) {
         match self {
             Dialect::Native => protocol::splice_seq(seq, body, out),
+            Dialect::BinanceStreams { .. } | Dialect::BinanceApi => out.push_str(body),
         }
     }
 
@@ -94,7 +130,9 @@ impl Dialect {
         error: &EdgeError,
         out: &mut String,
     ) {
-        let Dialect::Native = self;
+        if self.is_binance() {
+            return self.binance_edge_error(rid, error, out);
+        }
         let (rid, code, message, details): (Option<&RequestId>, _, String, String) = match error {
             EdgeError::Invalid(failure) => (
                 failure.request_id.as_ref().or(rid),
@@ -145,19 +183,50 @@ impl Dialect {
         native::error_frame(out, seq, rid, code, &message, &details);
     }
 
-    /// Appends the answer that replaces an order's acknowledgement whose outcome the fault layer
-    /// hides (`unknown_outcome`): the request's id and what the client reconciles with.
-    pub fn unknown_outcome(self, ack: &Message, catalog: &Catalog, out: &mut String) {
+    /// A refusal in Binance's shape: `{"error":{..},"id":..}` on a stream connection,
+    /// `{"id":..,"status":..,"error":{..}}` on the WebSocket API.
+    fn binance_edge_error(self, rid: Option<&RequestId>, error: &EdgeError, out: &mut String) {
+        let api = match error {
+            EdgeError::Invalid(failure) => ApiError::unknown(failure.message.clone()),
+            EdgeError::RateLimited { .. } | EdgeError::Throttled => ApiError {
+                status: 429,
+                code: -1003,
+                msg: "Too many requests on this connection; slow down.".into(),
+            },
+            EdgeError::Binary => ApiError {
+                status: 400,
+                code: -1002,
+                msg: "Binary frames are not supported: send JSON text frames.".into(),
+            },
+            EdgeError::TooLarge { limit } => ApiError {
+                status: 400,
+                code: -1002,
+                msg: format!("Frames are limited to {limit} bytes.").into(),
+            },
+            EdgeError::Refused(faults::RejectCode::ExchangeBusy) => ApiError::overloaded(),
+            EdgeError::Refused(faults::RejectCode::ExchangeUnavailable) => ApiError::unavailable(),
+            EdgeError::Damaged => ApiError {
+                status: 400,
+                code: -1002,
+                msg: "The frame arrived damaged (corrupt_messages): nothing was done.".into(),
+            },
+        };
         match self {
-            Dialect::Native => {
-                let client_order_id = ack.client_order_id();
-                native::unknown_outcome(
-                    out,
-                    ack.rid(),
-                    client_order_id.as_ref().map(|c| c.as_str()),
-                    ack.symbol().map(|s| catalog.symbol_name(s)),
-                )
-            }
+            Dialect::BinanceApi => out.push_str(&binance::ws_api::refusal(rid, &api)),
+            _ => out.push_str(&binance::streams::refusal(rid, &api)),
         }
+    }
+
+    /// Appends the answer that replaces an order's acknowledgement whose outcome the fault layer
+    /// hides (`unknown_outcome`): the request's id and what the client reconciles with. (A
+    /// Binance connection renders its own: see the link.)
+    pub fn unknown_outcome(self, ack: &Message, catalog: &Catalog, out: &mut String) {
+        let client_order_id = ack.client_order_id();
+        native::unknown_outcome(
+            out,
+            ack.rid(),
+            client_order_id.as_ref().map(|c| c.as_str()),
+            ack.symbol().map(|s| catalog.symbol_name(s)),
+        )
     }
 }

@@ -12,6 +12,8 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod binance_http;
+mod binance_limits;
 pub mod config;
 mod connection;
 pub mod delivery;
@@ -20,6 +22,7 @@ mod engine_thread;
 pub mod fence;
 mod landing;
 pub mod link;
+mod link_binance;
 mod link_faults;
 mod listener;
 mod original;

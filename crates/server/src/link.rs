@@ -14,14 +14,14 @@
 
 use std::sync::Arc;
 
-use exchange::{BoundAccount, Catalog, Channel, Command, ConnId, Input, Message, Request, Topic};
+use exchange::{BoundAccount, Channel, Command, ConnId, Input, Message, Request, Topic};
 use faults::{
     ConnectionEvent, EventMeta, EventVerdict, FaultInjector, FrameMeta as FaultFrameMeta, Payload,
     PushOutcome, RequestVerdict,
 };
 use protocol::ParseFailure;
 
-use crate::dialect::{Dialect, EdgeError};
+use crate::dialect::{Dialect, EdgeError, Wire};
 use crate::fence::{Fences, Hold};
 use crate::link_faults::{Body, LinkFaults};
 use crate::outbound::{FrameMeta, Outbound};
@@ -42,25 +42,49 @@ pub enum Action {
 }
 
 /// What the fault layer and delivery know of an ERROR the link wrote itself.
-const ERROR_META: FrameMeta = FrameMeta {
+pub(crate) const ERROR_META: FrameMeta = FrameMeta {
     msg_type: "ERROR",
     channel: None,
     symbol: None,
+    topic: None,
 };
 
-/// A frame on its way out: a message still to render, or a body rendered already.
-enum Outgoing<'a> {
+/// What the fault layer and delivery know of a notice the link wrote itself (a Binance
+/// connection's farewell).
+pub(crate) const NOTICE_META: FrameMeta = FrameMeta {
+    msg_type: "SERVER_NOTICE",
+    channel: None,
+    symbol: None,
+    topic: None,
+};
+
+/// A frame on its way out: a native message still to render, or a body rendered already (with,
+/// for an order's acknowledgement, what replaces it when the fault layer hides its outcome).
+pub(crate) enum Outgoing<'a> {
     Message(&'a Message),
     Body(&'a str, FrameMeta),
+    Ack {
+        body: &'a str,
+        meta: FrameMeta,
+        unknown_outcome: &'a str,
+    },
+}
+
+/// What a connection keeps of its dialect beyond the dialect's name.
+pub(crate) enum Session {
+    Native,
+    Streams(Box<binance::streams::StreamSession>),
+    Api(Box<binance::ws_api::ApiSession>),
 }
 
 /// One connection's protocol state.
 pub struct Link {
-    conn: ConnId,
-    dialect: Dialect,
-    catalog: Arc<Catalog>,
-    injector: FaultInjector,
-    max_messages_per_second: u32,
+    pub(crate) conn: ConnId,
+    pub(crate) dialect: Dialect,
+    pub(crate) wire: Arc<Wire>,
+    pub(crate) session: Session,
+    pub(crate) injector: FaultInjector,
+    pub(crate) max_messages_per_second: u32,
     /// The `seq` of the last frame sent.
     seq: u64,
     /// The latest `account_seq` of the connection's account it was told of (for HEARTBEAT).
@@ -72,9 +96,9 @@ pub struct Link {
     rate_window_start_ms: u64,
     rate_count: u32,
     /// The fault layer's state while it is enabled (boxed: most connections never have one).
-    faults: Option<Box<LinkFaults>>,
+    pub(crate) faults: Option<Box<LinkFaults>>,
     /// The link's own answers held until the answers to earlier requests are out.
-    fences: Fences,
+    pub(crate) fences: Fences,
 }
 
 impl Link {
@@ -82,7 +106,7 @@ impl Link {
     pub fn new(
         conn: ConnId,
         dialect: Dialect,
-        catalog: Arc<Catalog>,
+        wire: Arc<Wire>,
         injector: FaultInjector,
         max_messages_per_second: u32,
         now_ms: u64,
@@ -90,10 +114,18 @@ impl Link {
         let faults = injector
             .is_enabled()
             .then(|| Box::new(LinkFaults::new(&injector, conn, None, now_ms)));
+        let session = match dialect {
+            Dialect::Native => Session::Native,
+            Dialect::BinanceStreams { combined } => {
+                Session::Streams(Box::new(binance::streams::StreamSession::new(combined)))
+            }
+            Dialect::BinanceApi => Session::Api(Box::default()),
+        };
         Link {
             conn,
             dialect,
-            catalog,
+            wire,
+            session,
             injector,
             max_messages_per_second,
             seq: 0,
@@ -155,7 +187,7 @@ impl Link {
     }
 
     /// Whether frames must take the fault layer's path now.
-    fn faulty(&mut self, now_ms: u64) -> bool {
+    pub(crate) fn faulty(&mut self, now_ms: u64) -> bool {
         if self.faults.is_some() || self.injector.is_enabled() {
             self.sync_faults(now_ms);
         }
@@ -166,7 +198,10 @@ impl Link {
 
     /// A text frame from the client.
     pub fn on_text(&mut self, now_ms: u64, text: &str, out: &mut Vec<Action>) {
-        let parsed = self.dialect.parse(text, &self.catalog);
+        if self.dialect.is_binance() {
+            return self.on_binance_text(now_ms, text, out);
+        }
+        let parsed = protocol::parse_request(text, &self.wire.venue.catalog);
         if !self.faulty(now_ms) {
             return self.on_parsed(now_ms, parsed, out);
         }
@@ -215,21 +250,34 @@ impl Link {
     }
 
     /// Handles the client frames the inbound stage releases at `now_ms`.
-    fn drain_inbound(&mut self, now_ms: u64, out: &mut Vec<Action>) {
+    pub(crate) fn drain_inbound(&mut self, now_ms: u64, out: &mut Vec<Action>) {
         while let Some(released) = self
             .faults
             .as_mut()
             .and_then(|f| f.faults.pop_inbound(now_ms))
         {
+            if self.dialect.is_binance() {
+                match released.payload {
+                    Payload::Original(Body { text, .. }) => {
+                        self.binance_frame(now_ms, &text, false, out)
+                    }
+                    Payload::Corrupted(text) => self.binance_frame(now_ms, &text, true, out),
+                }
+                if matches!(out.last(), Some(Action::Close(..) | Action::Reset(_))) {
+                    return;
+                }
+                continue;
+            }
+            let catalog = &self.wire.venue.catalog;
             let parsed = match released.payload {
                 Payload::Original(Body {
                     parsed: Some(parsed),
                     ..
                 }) => Arc::unwrap_or_clone(parsed),
-                Payload::Original(Body { text, .. }) => self.dialect.parse(&text, &self.catalog),
+                Payload::Original(Body { text, .. }) => protocol::parse_request(&text, catalog),
                 // Damage a real link would never hand over: answered, never carried out (a
                 // damaged order could otherwise trade an amount the client never asked for).
-                Payload::Corrupted(text) => match self.dialect.parse(&text, &self.catalog) {
+                Payload::Corrupted(text) => match protocol::parse_request(&text, catalog) {
                     Ok(request) => {
                         let rid = request.rid.as_ref();
                         self.refuse(now_ms, rid, EdgeError::Damaged, out);
@@ -253,11 +301,7 @@ impl Link {
         parsed: Result<Request, ParseFailure>,
         out: &mut Vec<Action>,
     ) {
-        if now_ms.saturating_sub(self.rate_window_start_ms) >= 1_000 {
-            self.rate_window_start_ms = now_ms;
-            self.rate_count = 0;
-        }
-        self.rate_count = self.rate_count.saturating_add(1);
+        self.count_request(now_ms);
         let request = match parsed {
             Ok(request) => request,
             Err(failure) => {
@@ -270,7 +314,7 @@ impl Link {
                 return self.refuse(now_ms, request.rid.as_ref(), EdgeError::Refused(code), out);
             }
         }
-        if self.rate_count > self.max_messages_per_second {
+        if self.over_rate() {
             let limit = self.max_messages_per_second;
             let rid = request.rid.as_ref();
             return self.refuse(now_ms, rid, EdgeError::RateLimited { limit }, out);
@@ -290,9 +334,23 @@ impl Link {
         }));
     }
 
+    /// Counts a request in the connection's one-second window.
+    pub(crate) fn count_request(&mut self, now_ms: u64) {
+        if now_ms.saturating_sub(self.rate_window_start_ms) >= 1_000 {
+            self.rate_window_start_ms = now_ms;
+            self.rate_count = 0;
+        }
+        self.rate_count = self.rate_count.saturating_add(1);
+    }
+
+    /// Whether the window's requests are over the connection's limit.
+    pub(crate) fn over_rate(&self) -> bool {
+        self.rate_count > self.max_messages_per_second
+    }
+
     /// Answers a frame the link refused itself, in request order: while earlier requests are on
     /// their way through the core, the answer waits behind a fence (see [`crate::fence`]).
-    fn refuse(
+    pub(crate) fn refuse(
         &mut self,
         now_ms: u64,
         rid: Option<&exchange::RequestId>,
@@ -301,6 +359,11 @@ impl Link {
     ) {
         let mut body = String::new();
         self.dialect.edge_error(None, rid, &error, &mut body);
+        self.answer_in_order(now_ms, body, out);
+    }
+
+    /// Sends an answer the link made itself once the answers to earlier requests are out.
+    pub(crate) fn answer_in_order(&mut self, now_ms: u64, body: String, out: &mut Vec<Action>) {
         match self.fences.hold(body) {
             Hold::SendNow(body) => self.send(now_ms, Outgoing::Body(&body, ERROR_META), out),
             Hold::Held => {}
@@ -321,18 +384,16 @@ impl Link {
     ) {
         let mut body = String::new();
         self.dialect.edge_error(None, rid, &error, &mut body);
-        let meta = FrameMeta {
-            msg_type: "ERROR",
-            channel: None,
-            symbol: None,
-        };
-        self.send(now_ms, Outgoing::Body(&body, meta), out);
+        self.send(now_ms, Outgoing::Body(&body, ERROR_META), out);
     }
 
     // ----- to the client -------------------------------------------------------------------
 
     /// Something the engine thread queued for the client.
     pub fn on_outbound(&mut self, now_ms: u64, item: Outbound, out: &mut Vec<Action>) {
+        if self.dialect.is_binance() {
+            return self.on_binance_outbound(now_ms, item, out);
+        }
         match item {
             Outbound::Message(message) => {
                 self.note_account_seq(&message);
@@ -381,6 +442,15 @@ impl Link {
         }
     }
 
+    /// The connection watches an account's private events: faults aimed at the account aim at
+    /// it too.
+    pub(crate) fn watching(&mut self, name: &Arc<str>) {
+        self.account = Some(name.clone());
+        if let Some(f) = self.faults.as_mut() {
+            f.faults.set_account(name);
+        }
+    }
+
     fn note_account_seq(&mut self, message: &Message) {
         if let Some(seq) = message.account_seq() {
             self.account_seq = Some(self.account_seq.map_or(seq, |s| s.max(seq)));
@@ -388,7 +458,7 @@ impl Link {
     }
 
     /// Sends a frame: stamped and written at once, or through the fault layer's stages.
-    fn send(&mut self, now_ms: u64, frame: Outgoing<'_>, out: &mut Vec<Action>) {
+    pub(crate) fn send(&mut self, now_ms: u64, frame: Outgoing<'_>, out: &mut Vec<Action>) {
         if self.faulty(now_ms) {
             return self.send_faulty(now_ms, frame, out);
         }
@@ -397,10 +467,12 @@ impl Link {
         match frame {
             Outgoing::Message(message) => {
                 text.reserve(256);
-                self.dialect
-                    .frame(self.seq, message, &self.catalog, &mut text);
+                let catalog = &self.wire.venue.catalog;
+                protocol::messages::render_frame(self.seq, message, catalog, &mut text);
             }
-            Outgoing::Body(body, _) => self.dialect.stamp(self.seq, body, &mut text),
+            Outgoing::Body(body, _) | Outgoing::Ack { body, .. } => {
+                self.dialect.stamp(self.seq, body, &mut text)
+            }
         }
         out.push(Action::Write(text));
     }
@@ -409,10 +481,12 @@ impl Link {
         let (body, meta): (Arc<str>, FrameMeta) = match frame {
             Outgoing::Message(message) => {
                 let mut body = String::new();
-                self.dialect.body(message, &self.catalog, &mut body);
+                protocol::messages::render(message, &self.wire.venue.catalog, &mut body);
                 (body.into(), self.meta_of(message))
             }
-            Outgoing::Body(body, meta) => (Arc::from(body), meta),
+            Outgoing::Body(body, meta) | Outgoing::Ack { body, meta, .. } => {
+                (Arc::from(body), meta)
+            }
         };
         let Some(f) = self.faults.as_mut() else {
             return;
@@ -432,8 +506,12 @@ impl Link {
                 let mut error = String::new();
                 match frame {
                     Outgoing::Message(ack) => {
-                        self.dialect.unknown_outcome(ack, &self.catalog, &mut error)
+                        let catalog = &self.wire.venue.catalog;
+                        self.dialect.unknown_outcome(ack, catalog, &mut error)
                     }
+                    Outgoing::Ack {
+                        unknown_outcome, ..
+                    } => error.push_str(unknown_outcome),
                     Outgoing::Body(body, _) => error.push_str(body),
                 }
                 self.push_stamped(now_ms, &error, "ERROR", None, out);
@@ -455,11 +533,15 @@ impl Link {
     }
 
     /// What the fault layer and the delivery know about a message.
-    fn meta_of(&self, message: &Message) -> FrameMeta {
+    pub(crate) fn meta_of(&self, message: &Message) -> FrameMeta {
         FrameMeta {
             msg_type: self.dialect.type_name(message),
             channel: message.channel(),
             symbol: message.symbol(),
+            topic: match message {
+                Message::StreamStart { topic, .. } => Some(*topic),
+                _ => None,
+            },
         }
     }
 
@@ -494,7 +576,7 @@ impl Link {
 
     /// Writes what the fault layer releases at `now_ms`: withheld events due now get their
     /// `seq` and go through the message stage, then due frames are written.
-    fn write_due(&mut self, now_ms: u64, out: &mut Vec<Action>) {
+    pub(crate) fn write_due(&mut self, now_ms: u64, out: &mut Vec<Action>) {
         while let Some(held) = self
             .faults
             .as_mut()
@@ -530,7 +612,11 @@ impl Link {
                 ConnectionEvent::Disconnect {
                     clean: true,
                     close_code,
-                } => return out.push(Action::Close(close_code, "disconnected by the fault layer")),
+                } => {
+                    // A Binance WebSocket API client hears its streams end and the server go.
+                    self.farewell(now_ms, out);
+                    return out.push(Action::Close(close_code, "disconnected by the fault layer"));
+                }
                 ConnectionEvent::Disconnect { clean: false, .. } => {
                     return out.push(Action::Reset("reset by the fault layer"));
                 }
@@ -555,13 +641,17 @@ impl Link {
         latest: impl Fn(usize) -> (u64, u64),
         out: &mut Vec<Action>,
     ) {
-        let Dialect::Native = self.dialect;
+        if self.dialect.is_binance() {
+            return;
+        }
         let mut body = String::new();
-        protocol::messages::heartbeat(&mut body, at_ns, self.account_seq, &self.catalog, latest);
+        let catalog = &self.wire.venue.catalog;
+        protocol::messages::heartbeat(&mut body, at_ns, self.account_seq, catalog, latest);
         let meta = FrameMeta {
             msg_type: "HEARTBEAT",
             channel: Some(Channel::Heartbeat),
             symbol: None,
+            topic: None,
         };
         self.send(now_ms, Outgoing::Body(&body, meta), out);
     }

@@ -15,6 +15,9 @@ pub struct FrameMeta {
     pub channel: Option<Channel>,
     /// The symbol it is about, if one.
     pub symbol: Option<SymbolId>,
+    /// The topic of a publication or a stream's first message (a combined Binance stream names
+    /// it in its wrapper).
+    pub topic: Option<exchange::Topic>,
 }
 
 /// A publication rendered once for every subscriber of one dialect: the body without `seq`,

@@ -16,11 +16,15 @@ use faults::FaultInjector;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
+use binance::Venue;
+
 use crate::admin::AdminState;
+use crate::binance_http::{BinanceState, ServerKeys};
+use crate::binance_limits::RateLimits;
 use crate::config::Config;
 use crate::connection::ConnContext;
 use crate::delivery::Delivery;
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, Wire};
 use crate::engine_thread::{now_ns, serve_timers, EngineThread, Envelope, SharedSeqs};
 use crate::listener::{Peer, ResetListener};
 use crate::registry::Registry;
@@ -56,6 +60,8 @@ const SHUTDOWN_CLOSE_WAIT: Duration = Duration::from_secs(3);
 
 struct Running {
     addr: SocketAddr,
+    binance_addr: Option<SocketAddr>,
+    binance_http: Option<tokio::task::JoinHandle<()>>,
     engine: mpsc::Sender<Envelope>,
     shutdown: watch::Sender<bool>,
     http: tokio::task::JoinHandle<()>,
@@ -142,7 +148,20 @@ impl ExchangeServer {
         )?;
         let catalog = core.catalog();
         let seqs = Arc::new(SharedSeqs::new(catalog.symbols().len()));
-        let delivery = Delivery::new(config.server.limits.slow_consumer, catalog.clone());
+        let engine_config = &config.core_config()?.engine;
+        let b = &config.server.binance;
+        let venue = Arc::new(Venue::new(
+            catalog.clone(),
+            engine_config.maker_fee,
+            engine_config.taker_fee,
+            binance::RateLimits {
+                request_weight_per_minute: b.request_weight_per_minute,
+                orders_per_10s: b.orders_per_10s,
+                orders_per_day: b.orders_per_day,
+            },
+        ));
+        let keys = Arc::new(ServerKeys::new(&config));
+        let delivery = Delivery::new(config.server.limits.slow_consumer, venue.clone());
         let (schedules_tx, schedules_rx) = mpsc::unbounded_channel();
         let engine = EngineThread::new(core, delivery, schedules_tx, seqs.clone());
         let engine_thread = std::thread::Builder::new()
@@ -169,9 +188,14 @@ impl ExchangeServer {
         let faults_changed = Arc::new(watch::channel(0u64).0);
         let registry = Arc::new(Registry::default());
         let started = Instant::now();
+        let wire = Arc::new(Wire {
+            venue,
+            keys: keys.clone(),
+            unix_ms_at_start: now_ns() / 1_000_000,
+        });
         let ctx = Arc::new(ConnContext {
             engine: engine_tx.clone(),
-            catalog: catalog.clone(),
+            wire,
             config: config.clone(),
             seqs,
             shutdown: shutdown_rx.clone(),
@@ -193,6 +217,48 @@ impl ExchangeServer {
             ctx,
             next_conn: Arc::new(AtomicU64::new(1)),
             slots: Arc::new(Semaphore::new(config.server.limits.max_connections)),
+        };
+        let binance = if config.server.binance.enabled {
+            let binance_state = BinanceState {
+                ctx: state.ctx.clone(),
+                next_conn: state.next_conn.clone(),
+                slots: state.slots.clone(),
+                limits: Arc::new(RateLimits::new(crate::binance_limits::LimitsConfig {
+                    weight_per_minute: b.request_weight_per_minute,
+                    orders_per_10s: b.orders_per_10s,
+                    orders_per_day: b.orders_per_day,
+                    ban_ms: b.ban_seconds.saturating_mul(1_000),
+                })),
+                keys,
+            };
+            let port = b.port_for(config.server.port);
+            let addr = format!("{}:{port}", config.server.host);
+            let listener = tokio::net::TcpListener::bind(&addr)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: addr.clone(),
+                    source,
+                })?;
+            let local = listener
+                .local_addr()
+                .map_err(|source| ServerError::Bind { addr, source })?;
+            let app = crate::binance_http::routes(binance_state);
+            let mut stop = shutdown_rx.clone();
+            let listener = ResetListener::new(listener);
+            let task = tokio::spawn(async move {
+                let served =
+                    axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
+                        .with_graceful_shutdown(async move {
+                            let _ = stop.changed().await;
+                        })
+                        .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "binance listener failed");
+                }
+            });
+            Some((local, task))
+        } else {
+            None
         };
         let mut app = Router::new()
             .route("/", get(ws_handler))
@@ -226,9 +292,18 @@ impl ExchangeServer {
                 tracing::error!(error = %e, "http server failed");
             }
         });
-        crate::startup::log_started(&config, local, self.seed, &self.injector);
+        crate::startup::log_started(
+            &config,
+            local,
+            binance.as_ref().map(|(addr, _)| *addr),
+            self.seed,
+            &self.injector,
+        );
+        let (binance_addr, binance_http) = binance.unzip();
         self.running = Some(Running {
             addr: local,
+            binance_addr,
+            binance_http,
             engine: engine_tx,
             shutdown: shutdown_tx,
             http,
@@ -257,6 +332,11 @@ impl ExchangeServer {
         self.running.as_ref().map(|r| r.addr)
     }
 
+    /// The address the Binance listener listens on, once started (if it is enabled).
+    pub fn binance_addr(&self) -> Option<SocketAddr> {
+        self.running.as_ref().and_then(|r| r.binance_addr)
+    }
+
     /// Closes every connection (close code 1001), stops the endpoints and the engine thread.
     pub async fn shutdown(&mut self) {
         let Some(mut running) = self.running.take() else {
@@ -264,6 +344,9 @@ impl ExchangeServer {
         };
         let _ = running.shutdown.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut running.http).await;
+        if let Some(binance) = running.binance_http.as_mut() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), binance).await;
+        }
         // The WebSocket connections outlive the HTTP server: let them send their close frames
         // (1001) before the engine stops, for at most a few seconds (a peer may not read).
         let deadline = tokio::time::Instant::now() + SHUTDOWN_CLOSE_WAIT;
@@ -312,21 +395,25 @@ async fn ws_handler(
             "too many connections",
         ));
     };
-    let limit = state.ctx.config.server.limits.max_frame_bytes;
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     let ctx = state.ctx.clone();
-    // Sized buffers, not the library's 128 KiB defaults: an idle connection should cost a few
-    // KiB, so that ten thousand fit in a small footprint. Writes beyond `write_buffer_size` are
-    // flushed, and a peer that does not read makes the writer wait (and its queue fill up).
+    sized(ws, &ctx.config).on_upgrade(move |socket| async move {
+        crate::connection::run(socket, conn, peer, Dialect::Native, Vec::new(), ctx).await;
+        drop(permit);
+    })
+}
+
+/// A WebSocket upgrade with the server's frame limit and sized buffers, not the library's
+/// 128 KiB defaults: an idle connection should cost a few KiB, so that ten thousand fit in a
+/// small footprint. Writes beyond `write_buffer_size` are flushed, and a peer that does not read
+/// makes the writer wait (and its queue fill up).
+pub(crate) fn sized(ws: WebSocketUpgrade, config: &Config) -> WebSocketUpgrade {
+    let limit = config.server.limits.max_frame_bytes;
     ws.max_message_size(limit)
         .max_frame_size(limit)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES.max(limit * 2))
-        .on_upgrade(move |socket| async move {
-            crate::connection::run(socket, conn, peer, Dialect::Native, ctx).await;
-            drop(permit);
-        })
 }
 
 /// A bare echo on the server's own WebSocket stack and limits, for conformance suites.

@@ -9,7 +9,13 @@ use crate::admin::is_loopback_host;
 use crate::config::Config;
 
 /// Logs the listeners, the seed and the fault layer's state at start-up.
-pub fn log_started(config: &Config, local: SocketAddr, seed: u64, injector: &FaultInjector) {
+pub fn log_started(
+    config: &Config,
+    local: SocketAddr,
+    binance: Option<SocketAddr>,
+    seed: u64,
+    injector: &FaultInjector,
+) {
     let admin = if is_loopback_host(&config.server.host) {
         "open on loopback"
     } else if config
@@ -32,6 +38,16 @@ pub fn log_started(config: &Config, local: SocketAddr, seed: u64, injector: &Fau
         metrics = %format!("http://{local}/metrics"),
         "exchange listening (WebSocket on / and /ws, REST under /api/v1)"
     );
+    if let Some(addr) = binance {
+        tracing::info!(
+            address = %addr,
+            rest = %format!("http://{addr}/api/v3"),
+            streams = %format!("ws://{addr}/ws"),
+            websocket_api = %format!("ws://{addr}/ws-api/v3"),
+            open_accounts = config.server.binance.open_accounts,
+            "binance spot listening"
+        );
+    }
     let fault_config = injector.config();
     if !injector.is_enabled() {
         tracing::info!(

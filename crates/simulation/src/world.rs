@@ -13,7 +13,7 @@ use exchange::{Catalog, ConnId, Core, Effect, Input, Message, Timer};
 use faults::FaultInjector;
 use seed::SplitMix64;
 use server::delivery::{Delivery, Outlet, Refused};
-use server::dialect::Dialect;
+use server::dialect::{Dialect, Wire};
 use server::link::{Action, Link};
 use server::outbound::Outbound;
 use server::Config;
@@ -135,6 +135,7 @@ pub struct World {
     now_ns: u64,
     core: Core,
     catalog: Arc<Catalog>,
+    wire: Arc<Wire>,
     injector: FaultInjector,
     delivery: Delivery<SimOutlet>,
     queue_frames: usize,
@@ -176,7 +177,8 @@ impl World {
         .map_err(|e| e.to_string())?;
         let catalog = core.catalog();
         let injector = FaultInjector::new(faults, seed::derive_seed(seed, "faults"));
-        let delivery = Delivery::new(config.server.limits.slow_consumer, catalog.clone());
+        let wire = Arc::new(Wire::native(catalog.clone()));
+        let delivery = Delivery::new(config.server.limits.slow_consumer, wire.venue.clone());
         let mut clients = Vec::new();
         for (account, cancel_on_disconnect) in &scenario.roster.traders {
             let trader = Trader::new(account, *cancel_on_disconnect, false, seed);
@@ -195,6 +197,7 @@ impl World {
             now_ns: START_NS,
             core,
             catalog,
+            wire,
             injector,
             delivery,
             queue_frames: config.server.limits.outbound_queue_frames,
@@ -475,7 +478,7 @@ impl World {
         let link = Link::new(
             conn,
             Dialect::Native,
-            self.catalog.clone(),
+            self.wire.clone(),
             self.injector.clone(),
             self.max_messages_per_second,
             now_ms,

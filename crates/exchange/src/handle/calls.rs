@@ -192,12 +192,14 @@ impl Core {
             c.watching.push(account);
             info.watchers.push(conn);
         }
+        let name = info.name.clone();
         let account_seq = self.engine.account_seq(account);
         self.answer(
             conn,
             Message::Watching {
                 rid,
                 account,
+                name,
                 account_seq,
             },
         );
