@@ -8,7 +8,6 @@
 //! loopback or token), what changed, the settings before and after.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -44,6 +43,8 @@ pub struct AdminState {
     pub accounts: Arc<Vec<String>>,
     /// The wall-clock time the fault layer's clock (`time_ms`) counts from, in ns since the epoch.
     pub started_unix_ns: u64,
+    /// What `/metrics` reads.
+    pub metrics: crate::metrics::MetricsState,
 }
 
 /// The admin routes, guarded by [`authorize`].
@@ -659,24 +660,7 @@ async fn disconnect(
 }
 
 async fn metrics(State(state): State<AdminState>) -> Response {
-    let mut text = state.injector.prometheus_text();
-    let _ = write!(
-        text,
-        "# HELP exchange_connections Open WebSocket connections.\n\
-         # TYPE exchange_connections gauge\n\
-         exchange_connections {}\n\
-         # HELP exchange_connections_opened_total WebSocket connections opened since start.\n\
-         # TYPE exchange_connections_opened_total counter\n\
-         exchange_connections_opened_total {}\n",
-        state.registry.len(),
-        state.registry.opened_total(),
-    );
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        text,
-    )
-        .into_response()
+    crate::metrics::route(State(state.metrics)).await
 }
 
 #[cfg(test)]

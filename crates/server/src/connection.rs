@@ -89,7 +89,10 @@ pub async fn run(
         return;
     }
     tracing::info!(conn, %addr, "connection opened");
-    let (handle, control) = ctx.registry.register(conn, addr);
+    let dialect_name = match dialect {
+        Dialect::Native => "native",
+    };
+    let (handle, control) = ctx.registry.register(conn, addr, dialect_name, rx.probe());
     let link = Link::new(
         conn,
         dialect,

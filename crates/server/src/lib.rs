@@ -22,6 +22,7 @@ mod landing;
 pub mod link;
 mod link_faults;
 mod listener;
+mod metrics;
 mod original;
 pub mod outbound;
 mod price_history;

@@ -258,6 +258,10 @@ impl Link {
             self.rate_count = 0;
         }
         self.rate_count = self.rate_count.saturating_add(1);
+        crate::metrics::frame_in(match &parsed {
+            Ok(request) => self.dialect.request_type(request),
+            Err(_) => "INVALID",
+        });
         let request = match parsed {
             Ok(request) => request,
             Err(failure) => {
@@ -299,6 +303,7 @@ impl Link {
         error: EdgeError,
         out: &mut Vec<Action>,
     ) {
+        crate::metrics::edge_error(&error);
         let mut body = String::new();
         self.dialect.edge_error(None, rid, &error, &mut body);
         match self.fences.hold(body) {
@@ -389,6 +394,10 @@ impl Link {
 
     /// Sends a frame: stamped and written at once, or through the fault layer's stages.
     fn send(&mut self, now_ms: u64, frame: Outgoing<'_>, out: &mut Vec<Action>) {
+        crate::metrics::frame_out(match &frame {
+            Outgoing::Message(message) => self.dialect.type_name(message),
+            Outgoing::Body(_, meta) => meta.msg_type,
+        });
         if self.faulty(now_ms) {
             return self.send_faulty(now_ms, frame, out);
         }

@@ -169,6 +169,7 @@ impl ExchangeServer {
         let faults_changed = Arc::new(watch::channel(0u64).0);
         let registry = Arc::new(Registry::default());
         let started = Instant::now();
+        let seqs_for_metrics = seqs.clone();
         let ctx = Arc::new(ConnContext {
             engine: engine_tx.clone(),
             catalog: catalog.clone(),
@@ -188,6 +189,14 @@ impl ExchangeServer {
             admin_token: config.server.admin_token.clone(),
             accounts: Arc::new(config.accounts.keys().cloned().collect()),
             started_unix_ns: now_ns().saturating_sub(started.elapsed().as_nanos() as u64),
+            metrics: crate::metrics::MetricsState {
+                injector: self.injector.clone(),
+                connections: registry.clone(),
+                engine: engine_tx.clone(),
+                seqs: seqs_for_metrics,
+                catalog: catalog.clone(),
+                process_start_s: crate::metrics::process_start_s(),
+            },
         };
         let state = AppState {
             ctx,
