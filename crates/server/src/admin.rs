@@ -141,6 +141,19 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     )
 }
 
+/// A refused admin change in the log (target `audit`), then its answer.
+fn refused(who: &str, action: &str, e: &FaultConfigError) -> Response {
+    tracing::warn!(
+        target: "audit",
+        who,
+        action,
+        path = %e.path,
+        reason = %e.message,
+        "admin change refused"
+    );
+    invalid(e)
+}
+
 fn invalid(e: &FaultConfigError) -> Response {
     json_reply(
         StatusCode::BAD_REQUEST,
@@ -277,7 +290,7 @@ async fn put_faults(
         Ok(c)
     }) {
         Ok(config) => config,
-        Err(e) => return invalid(&e),
+        Err(e) => return refused(&state.who(&peer), "replace faults", &e),
     };
     let before = state.config_json();
     state.injector.replace(config);
@@ -330,7 +343,7 @@ async fn patch_mode(
             };
             state.answer_with_warnings(&warnings)
         }
-        Err(e) => invalid(&e),
+        Err(e) => refused(&state.who(&peer), &format!("patch {mode}"), &e),
     }
 }
 
@@ -388,7 +401,7 @@ async fn one_shot(
             }
             ok(&answer)
         }
-        Err(e) => invalid(&e),
+        Err(e) => refused(&state.who(&peer), "arm one-shot", &e),
     }
 }
 
