@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod bench_engine;
+mod faults_cli;
 mod simulate;
 
 use std::path::PathBuf;
@@ -43,6 +44,9 @@ enum Command {
     /// Run the whole exchange in simulated time over many seeds, checking its rules at every
     /// step; prints one JSON summary last.
     Simulate(simulate::SimulateArgs),
+    /// Look at and change a running server's faults through its admin API:
+    /// list, show, set, patch, reset, stats, log, connections.
+    Faults(faults_cli::FaultsArgs),
 }
 
 #[derive(Subcommand)]
@@ -181,6 +185,7 @@ fn main() -> ExitCode {
             }
         },
         Some(Command::Simulate(args)) => simulate::run(&args),
+        Some(Command::Faults(args)) => faults_cli::run(args),
         None => serve(before),
     }
 }

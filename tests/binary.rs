@@ -276,6 +276,21 @@ async fn json_logs_say_where_it_listens_which_faults_act_and_every_admin_change(
     assert_eq!(before["probability"], 0.01);
     assert_eq!(after["probability"], 0.5);
     assert_eq!(after["accounts"], json!(["alice"]));
+    // A refused change is in the audit trail too, with the reason.
+    let (status, _) = admin(
+        addr,
+        "PATCH",
+        "/admin/faults/drop_messages",
+        Some(json!({"accounts": ["carol"]})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let refused = log_line(&mut stderr, |v| v["message"] == "admin change refused").await;
+    assert_eq!(refused["path"], "failures.modes.drop_messages.accounts[0]");
+    assert!(
+        refused["reason"].as_str().unwrap().contains("carol"),
+        "{refused}"
+    );
 
     let mut c = Client::connect(addr).await;
     assert_eq!(c.request(json!({"type": "PING"})).await["type"], "PONG");

@@ -904,7 +904,10 @@ async fn patch_mid_stream_starts_and_stops_a_fault() {
     let (status, text) = http(addr, "GET", "/metrics", None, &[]).await;
     assert_eq!(status, 200);
     assert!(text.contains("exchange_faults_enabled 1"), "{text}");
-    assert!(text.contains("exchange_connections 1"), "{text}");
+    assert!(
+        text.contains("exchange_connections{dialect=\"native\"} 1"),
+        "{text}"
+    );
     let (status, _) = admin(addr, "POST", "/admin/faults/reset", None).await;
     assert_eq!(status, 200);
     let (_, stats) = admin(addr, "GET", "/admin/faults/stats", None).await;

@@ -128,11 +128,6 @@ impl FaultInjector {
         lock(&self.shared.recorder).statistics()
     }
 
-    /// The statistics in Prometheus text format (part of `GET /metrics`).
-    pub fn prometheus_text(&self) -> String {
-        self.statistics().prometheus_text(self.is_enabled())
-    }
-
     /// How full the fault log is and how many entries it dropped.
     pub fn log_summary(&self) -> crate::LogSummary {
         lock(&self.shared.recorder).log_summary()

@@ -124,6 +124,32 @@ impl Mode {
         }
     }
 
+    /// The directions the mode's faults are counted under (the `by_direction` buckets of the
+    /// statistics: `inbound`, `outbound`, `connection`), for metrics that list only the pairs
+    /// that can occur.
+    pub fn directions(self) -> &'static [&'static str] {
+        match self {
+            Mode::DropMessages
+            | Mode::DelayMessages
+            | Mode::DuplicateMessages
+            | Mode::ReorderMessages
+            | Mode::CorruptMessages
+            | Mode::ThrottleMessages
+            | Mode::OneShot => &["inbound", "outbound"],
+            Mode::Disconnect | Mode::SilentConnection | Mode::SlowConsumer | Mode::PhantomFills => {
+                &["connection"]
+            }
+            Mode::DuplicateFills
+            | Mode::LateCancelAck
+            | Mode::LostCancelAck
+            | Mode::UnknownOutcome
+            | Mode::StaleOrderbook
+            | Mode::SequenceGap => &["outbound"],
+            Mode::RejectOrders | Mode::RateLimit => &["inbound"],
+            Mode::Outage => &["inbound", "connection"],
+        }
+    }
+
     /// The mode named `name` under `failures.modes`, if any (one-shot faults are not a config key).
     pub fn from_name(name: &str) -> Option<Mode> {
         Mode::ALL

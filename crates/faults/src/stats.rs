@@ -2,7 +2,6 @@
 //! bounded ring of the latest faults, so a test can assert on exactly what was done to it.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt::Write as _;
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -219,32 +218,6 @@ impl Recorder {
     }
 }
 
-impl Statistics {
-    /// The statistics in the Prometheus text exposition format (per mode and direction; per
-    /// connection counters are left out to keep the label cardinality bounded).
-    pub fn prometheus_text(&self, enabled: bool) -> String {
-        let mut text = String::new();
-        text.push_str("# HELP exchange_faults_enabled Whether the fault layer is on.\n");
-        text.push_str("# TYPE exchange_faults_enabled gauge\n");
-        let _ = writeln!(text, "exchange_faults_enabled {}", u8::from(enabled));
-        text.push_str(
-            "# HELP exchange_faults_injected_total Faults injected, by mode and direction.\n",
-        );
-        text.push_str("# TYPE exchange_faults_injected_total counter\n");
-        for (direction, counters) in &self.by_direction {
-            for mode in Mode::ALL {
-                let _ = writeln!(
-                    text,
-                    "exchange_faults_injected_total{{mode=\"{}\",direction=\"{direction}\"}} {}",
-                    mode.name(),
-                    counters.get(mode)
-                );
-            }
-        }
-        text
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,11 +254,6 @@ mod tests {
         assert_eq!(json["by_direction"]["outbound"]["dropped_count"], 1);
         assert_eq!(json["by_connection"]["2"]["disconnected_count"], 1);
         assert_eq!(json["by_connection"]["2"]["connection_key"], "anon-2");
-        let text = stats.prometheus_text(true);
-        assert!(text.contains(
-            "exchange_faults_injected_total{mode=\"drop_messages\",direction=\"inbound\"} 1\n"
-        ));
-        assert!(text.contains("exchange_faults_enabled 1\n"));
     }
 
     #[test]

@@ -845,9 +845,10 @@ fn statistics_and_reset() {
     ] {
         assert_eq!(json[name], 0, "{name}");
     }
-    assert!(injector.prometheus_text().contains(
-        "exchange_faults_injected_total{mode=\"drop_messages\",direction=\"outbound\"} 3"
-    ));
+    assert_eq!(
+        injector.statistics().by_direction["outbound"].get(Mode::DropMessages),
+        3
+    );
     let entry = injector.log().first().cloned().expect("logged");
     assert_eq!(
         (

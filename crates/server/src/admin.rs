@@ -8,7 +8,6 @@
 //! loopback or token), what changed, the settings before and after.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -44,6 +43,8 @@ pub struct AdminState {
     pub accounts: Arc<Vec<String>>,
     /// The wall-clock time the fault layer's clock (`time_ms`) counts from, in ns since the epoch.
     pub started_unix_ns: u64,
+    /// What `/metrics` reads.
+    pub metrics: crate::metrics::MetricsState,
 }
 
 /// The admin routes, guarded by [`authorize`].
@@ -138,6 +139,19 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
         status,
         json!({"code": code, "message": message}).to_string(),
     )
+}
+
+/// A refused admin change in the log (target `audit`), then its answer.
+fn refused(who: &str, action: &str, e: &FaultConfigError) -> Response {
+    tracing::warn!(
+        target: "audit",
+        who,
+        action,
+        path = %e.path,
+        reason = %e.message,
+        "admin change refused"
+    );
+    invalid(e)
 }
 
 fn invalid(e: &FaultConfigError) -> Response {
@@ -276,7 +290,7 @@ async fn put_faults(
         Ok(c)
     }) {
         Ok(config) => config,
-        Err(e) => return invalid(&e),
+        Err(e) => return refused(&state.who(&peer), "replace faults", &e),
     };
     let before = state.config_json();
     state.injector.replace(config);
@@ -329,7 +343,7 @@ async fn patch_mode(
             };
             state.answer_with_warnings(&warnings)
         }
-        Err(e) => invalid(&e),
+        Err(e) => refused(&state.who(&peer), &format!("patch {mode}"), &e),
     }
 }
 
@@ -387,7 +401,7 @@ async fn one_shot(
             }
             ok(&answer)
         }
-        Err(e) => invalid(&e),
+        Err(e) => refused(&state.who(&peer), "arm one-shot", &e),
     }
 }
 
@@ -659,24 +673,7 @@ async fn disconnect(
 }
 
 async fn metrics(State(state): State<AdminState>) -> Response {
-    let mut text = state.injector.prometheus_text();
-    let _ = write!(
-        text,
-        "# HELP exchange_connections Open WebSocket connections.\n\
-         # TYPE exchange_connections gauge\n\
-         exchange_connections {}\n\
-         # HELP exchange_connections_opened_total WebSocket connections opened since start.\n\
-         # TYPE exchange_connections_opened_total counter\n\
-         exchange_connections_opened_total {}\n",
-        state.registry.len(),
-        state.registry.opened_total(),
-    );
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        text,
-    )
-        .into_response()
+    crate::metrics::route(State(state.metrics)).await
 }
 
 #[cfg(test)]

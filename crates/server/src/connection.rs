@@ -91,7 +91,8 @@ pub async fn run(
         return;
     }
     tracing::info!(conn, %addr, "connection opened");
-    let (handle, control) = ctx.registry.register(conn, addr);
+    let dialect_name = dialect.name();
+    let (handle, control) = ctx.registry.register(conn, addr, dialect_name, rx.probe());
     let link = Link::new(
         conn,
         dialect,

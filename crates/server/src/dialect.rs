@@ -75,6 +75,15 @@ impl Dialect {
         }
     }
 
+    /// Its name, as the admin API and the metrics show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Native => "native",
+            Dialect::BinanceStreams { .. } => "binance_streams",
+            Dialect::BinanceApi => "binance_api",
+        }
+    }
+
     /// Whether it is one of Binance's.
     pub fn is_binance(self) -> bool {
         !matches!(self, Dialect::Native)

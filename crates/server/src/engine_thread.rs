@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use exchange::{Answer, ConnId, Core, Effect, Input, Query, ReplyId, Timer};
 use rustc_hash::FxHashMap;
@@ -169,7 +169,9 @@ impl EngineThread {
     /// Stamps and applies one input, then carries out its effects.
     fn apply(&mut self, input: Input) {
         let mut effects = std::mem::take(&mut self.effects);
+        let (kind, began) = (crate::metrics::InputKind::of(&input), Instant::now());
         self.core.apply(now_ns(), input, &mut effects);
+        crate::metrics::applied(kind, began.elapsed(), &effects);
         // Debug builds (the tests) check every invariant after every input; releases do not pay.
         #[cfg(debug_assertions)]
         if let Err(broken) = self.core.check_invariants() {

@@ -25,6 +25,7 @@ pub mod link;
 mod link_binance;
 mod link_faults;
 mod listener;
+mod metrics;
 mod original;
 pub mod outbound;
 mod price_history;

@@ -302,6 +302,10 @@ impl Link {
         out: &mut Vec<Action>,
     ) {
         self.count_request(now_ms);
+        crate::metrics::frame_in(match &parsed {
+            Ok(request) => self.dialect.request_type(request),
+            Err(_) => "INVALID",
+        });
         let request = match parsed {
             Ok(request) => request,
             Err(failure) => {
@@ -357,6 +361,7 @@ impl Link {
         error: EdgeError,
         out: &mut Vec<Action>,
     ) {
+        crate::metrics::edge_error(&error);
         let mut body = String::new();
         self.dialect.edge_error(None, rid, &error, &mut body);
         self.answer_in_order(now_ms, body, out);
@@ -459,6 +464,10 @@ impl Link {
 
     /// Sends a frame: stamped and written at once, or through the fault layer's stages.
     pub(crate) fn send(&mut self, now_ms: u64, frame: Outgoing<'_>, out: &mut Vec<Action>) {
+        crate::metrics::frame_out(match &frame {
+            Outgoing::Message(message) => self.dialect.type_name(message),
+            Outgoing::Body(_, meta) | Outgoing::Ack { meta, .. } => meta.msg_type,
+        });
         if self.faulty(now_ms) {
             return self.send_faulty(now_ms, frame, out);
         }

@@ -95,6 +95,29 @@ impl Shared {
 
 pub use tokio::sync::mpsc::error::TryRecvError;
 
+/// A look at how many items wait in a connection's queue, without sending or receiving (for
+/// the metrics; it keeps neither side alive).
+#[derive(Clone)]
+pub struct QueueProbe(Arc<Shared>);
+
+impl QueueProbe {
+    /// Items waiting now.
+    pub fn len(&self) -> usize {
+        self.0.lock().items.len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Debug for QueueProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("QueueProbe")
+    }
+}
+
 /// The sending side of a connection's queue (the engine thread and the connection itself).
 pub struct OutboundSender(Arc<Shared>);
 
@@ -182,6 +205,11 @@ impl Drop for OutboundReceiver {
 }
 
 impl OutboundReceiver {
+    /// A probe of this queue's length.
+    pub fn probe(&self) -> QueueProbe {
+        QueueProbe(self.0.clone())
+    }
+
     /// The next item; `None` once every sender is gone and the queue is empty.
     pub async fn recv(&mut self) -> Option<Outbound> {
         loop {

@@ -13,6 +13,8 @@ use tokio::sync::mpsc;
 
 use exchange::ConnId;
 
+use crate::outbound::QueueProbe;
+
 /// An instruction to a connection's task from outside the engine thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
@@ -41,6 +43,10 @@ pub struct ConnHandle {
     pub frames_in: AtomicU64,
     /// Frames written to the client.
     pub frames_out: AtomicU64,
+    /// The wire dialect it speaks (`native`).
+    pub dialect: &'static str,
+    /// Its outbound queue, for the metrics.
+    queue: QueueProbe,
     control: mpsc::Sender<Control>,
 }
 
@@ -72,8 +78,8 @@ pub struct ConnectionInfo {
 #[derive(Debug, Default)]
 pub struct Registry {
     conns: Mutex<HashMap<ConnId, Arc<ConnHandle>>>,
-    /// Connections ever opened.
-    opened_total: AtomicU64,
+    /// Connections ever opened, by dialect.
+    opened_by_dialect: Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -86,6 +92,8 @@ impl Registry {
         &self,
         id: ConnId,
         addr: SocketAddr,
+        dialect: &'static str,
+        queue: QueueProbe,
     ) -> (Arc<ConnHandle>, mpsc::Receiver<Control>) {
         let (control, rx) = mpsc::channel(CONTROL_QUEUE);
         let handle = Arc::new(ConnHandle {
@@ -94,10 +102,12 @@ impl Registry {
             account: Mutex::new(None),
             frames_in: AtomicU64::new(0),
             frames_out: AtomicU64::new(0),
+            dialect,
+            queue,
             control,
         });
         lock(&self.conns).insert(id, handle.clone());
-        self.opened_total.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.opened_by_dialect).entry(dialect).or_default() += 1;
         (handle, rx)
     }
 
@@ -116,9 +126,37 @@ impl Registry {
         self.len() == 0
     }
 
-    /// How many connections were ever opened.
-    pub fn opened_total(&self) -> u64 {
-        self.opened_total.load(Ordering::Relaxed)
+    /// Open connections by dialect.
+    pub fn by_dialect(&self) -> Vec<(&'static str, u64)> {
+        let mut counts: std::collections::BTreeMap<&'static str, u64> =
+            lock(&self.opened_by_dialect)
+                .keys()
+                .map(|d| (*d, 0))
+                .collect();
+        for handle in lock(&self.conns).values() {
+            *counts.entry(handle.dialect).or_default() += 1;
+        }
+        counts.into_iter().collect()
+    }
+
+    /// Connections ever opened, by dialect.
+    pub fn opened_by_dialect(&self) -> Vec<(&'static str, u64)> {
+        lock(&self.opened_by_dialect)
+            .iter()
+            .map(|(d, n)| (*d, *n))
+            .collect()
+    }
+
+    /// The items waiting in the fullest outbound queue, and in all of them.
+    pub fn queue_depths(&self) -> (u64, u64) {
+        let probes: Vec<QueueProbe> = lock(&self.conns)
+            .values()
+            .map(|h| h.queue.clone())
+            .collect();
+        probes.iter().fold((0, 0), |(max, total), probe| {
+            let len = probe.len() as u64;
+            (max.max(len), total + len)
+        })
     }
 
     /// The open connections, by id.

@@ -193,6 +193,7 @@ impl ExchangeServer {
             keys: keys.clone(),
             unix_ms_at_start: now_ns() / 1_000_000,
         });
+        let seqs_for_metrics = seqs.clone();
         let ctx = Arc::new(ConnContext {
             engine: engine_tx.clone(),
             wire,
@@ -212,6 +213,14 @@ impl ExchangeServer {
             admin_token: config.server.admin_token.clone(),
             accounts: Arc::new(config.accounts.keys().cloned().collect()),
             started_unix_ns: now_ns().saturating_sub(started.elapsed().as_nanos() as u64),
+            metrics: crate::metrics::MetricsState {
+                injector: self.injector.clone(),
+                connections: registry.clone(),
+                engine: engine_tx.clone(),
+                seqs: seqs_for_metrics,
+                catalog: catalog.clone(),
+                process_start_s: crate::metrics::process_start_s(),
+            },
         };
         let state = AppState {
             ctx,
