@@ -14,7 +14,9 @@ use engine::{
     StpMode, SymbolId, TimeInForce,
 };
 use exchange::timers::DEAD_MANS_SWITCH_MAX_MS;
-use exchange::{Catalog, Channel, Command, Credentials, Request, RequestId, StatusFilter, Topic};
+use exchange::{
+    CallAction, Catalog, Channel, Command, Credentials, Request, RequestId, StatusFilter, Topic,
+};
 use market::Interval;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -42,10 +44,19 @@ pub fn request_type(command: &Command) -> &'static str {
         Command::GetFills { .. } => "GET_FILLS",
         Command::Subscribe(_) => "SUBSCRIBE",
         Command::Unsubscribe { .. } | Command::UnsubscribeTopic(_) => "UNSUBSCRIBE",
-        // Not native requests (another dialect's): named for logs and fault filters all the same.
-        Command::Call(_) => "CALL",
-        Command::Watch(_) => "WATCH",
-        Command::Unwatch(_) => "UNWATCH",
+        // Another dialect's requests, by the native request that does the same, so that fault
+        // filters (and their defaults: reject_orders acts on PLACE_ORDER) aim at both alike.
+        Command::Call(call) => match call.action {
+            CallAction::Place(_) | CallAction::CancelReplace { .. } => "PLACE_ORDER",
+            CallAction::Cancel(_) => "CANCEL_ORDER",
+            CallAction::CancelAll { .. } => "CANCEL_ALL",
+            CallAction::Balances => "GET_BALANCE",
+            CallAction::Orders { .. } => "GET_ORDERS",
+            CallAction::Order(_) => "GET_ORDER",
+            CallAction::Fills { .. } => "GET_FILLS",
+        },
+        Command::Watch(_) => "LOGIN",
+        Command::Unwatch(_) => "LOGOUT",
     }
 }
 

@@ -54,8 +54,8 @@ struct Metrics {
     engine_apply: Histogram,
 }
 
-/// Every message type the native dialect sends (HEARTBEAT is the link's own).
-const OUT_TYPES: [&str; 28] = [
+/// Every message type a connection is sent (HEARTBEAT is the link's own).
+const OUT_TYPES: [&str; 33] = [
     "PONG",
     "LOGGED_IN",
     "LOGGED_OUT",
@@ -84,6 +84,12 @@ const OUT_TYPES: [&str; 28] = [
     "STREAM_RESET",
     "SERVER_NOTICE",
     "HEARTBEAT",
+    // The Binance dialect's frames under the names fault filters give them.
+    "TICKERS",
+    "BOOK_TICKER",
+    "ANSWER",
+    "WATCHING",
+    "UNWATCHED",
 ];
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
