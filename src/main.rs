@@ -68,6 +68,9 @@ struct ServeArgs {
     /// The port to listen on (overrides server.port; 0 picks a free one).
     #[arg(long)]
     port: Option<u16>,
+    /// The Binance listener's port (overrides server.binance.port; 0 picks a free one).
+    #[arg(long)]
+    binance_port: Option<u16>,
     /// The master seed for every random stream (overrides the config's seed).
     #[arg(long)]
     seed: Option<u64>,
@@ -114,6 +117,7 @@ impl ServeArgs {
             ("--config", self.config.is_some()),
             ("--host", self.host.is_some()),
             ("--port", self.port.is_some()),
+            ("--binance-port", self.binance_port.is_some()),
             ("--seed", self.seed.is_some()),
             ("--admin-token", self.admin_token.is_some()),
             ("--worker-threads", self.worker_threads.is_some()),
@@ -132,6 +136,7 @@ impl ServeArgs {
             config: merge_one("--config", &before.config, &after.config)?,
             host: merge_one("--host", &before.host, &after.host)?,
             port: merge_one("--port", &before.port, &after.port)?,
+            binance_port: merge_one("--binance-port", &before.binance_port, &after.binance_port)?,
             seed: merge_one("--seed", &before.seed, &after.seed)?,
             admin_token: merge_one("--admin-token", &before.admin_token, &after.admin_token)?,
             worker_threads: merge_one(
@@ -251,6 +256,9 @@ fn serve(args: ServeArgs) -> ExitCode {
     if let Some(port) = args.port {
         config.server.port = port;
     }
+    if let Some(port) = args.binance_port {
+        config.server.binance.port = Some(port);
+    }
     if let Some(seed) = args.seed {
         config.seed = Some(seed);
     }
@@ -290,7 +298,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         };
         say(&format!("exchange-sim: seed {}", server.seed()));
         match server.start().await {
-            Ok(addr) => say(&format!("exchange-sim: listening on ws://{addr}/ws")),
+            Ok(addr) => {
+                say(&format!("exchange-sim: listening on ws://{addr}/ws"));
+                if let Some(binance) = server.binance_addr() {
+                    say(&format!(
+                        "exchange-sim: binance spot on http://{binance}/api/v3 and ws://{binance}/ws"
+                    ));
+                }
+            }
             Err(e) => {
                 complain(&format!("exchange-sim: {e}"));
                 return ExitCode::from(2);
