@@ -32,3 +32,26 @@ pub use context::Context;
 pub use error::ApiError;
 pub use keys::Keys;
 pub use venue::{RateLimits, Venue};
+
+/// A venue of BTC/USD and ETH/USD with the default engine settings, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_venue() -> Venue {
+    let spec = |name: &str, base: &str| engine::SymbolSpec {
+        name: name.into(),
+        base: base.into(),
+        quote: "USD".into(),
+        tick: engine::Increment::from_str_positive("0.01").expect("tick"),
+        lot: engine::Increment::from_str_positive("0.00001").expect("lot"),
+        min_qty: engine::Qty(1),
+        max_qty: engine::Qty(1 << 40),
+        min_notional: engine::Amount(0),
+    };
+    let config = engine::EngineConfig {
+        symbols: vec![spec("BTC/USD", "BTC"), spec("ETH/USD", "ETH")],
+        ..engine::EngineConfig::default()
+    };
+    let engine = engine::Engine::new(config).expect("engine");
+    let catalog = std::sync::Arc::new(exchange::Catalog::from_engine(&engine));
+    let zero = engine::FeeRate(0);
+    Venue::new(catalog, zero, zero, RateLimits::default())
+}

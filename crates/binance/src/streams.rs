@@ -440,3 +440,83 @@ fn error_reply(id: Option<&RequestId>, code: i32, msg: &str) -> String {
     out.push('}');
     with_id(out, id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_venue;
+
+    #[test]
+    fn stream_names_are_binances() {
+        let venue = test_venue();
+        let s = &venue.symbols;
+        let btc = engine::SymbolId(0);
+        assert_eq!(
+            parse_stream_name("btcusd@depth", s),
+            Some(Topic::BookL2(btc))
+        );
+        assert_eq!(
+            parse_stream_name("btcusd@depth@100ms", s),
+            Some(Topic::BookL2(btc))
+        );
+        assert_eq!(
+            parse_stream_name("btcusd@depth20@100ms", s),
+            Some(Topic::BookTop(btc, 20))
+        );
+        assert_eq!(parse_stream_name("btcusd@depth7", s), None);
+        assert_eq!(
+            parse_stream_name("btcusd@aggTrade", s),
+            Some(Topic::AggTrades(btc))
+        );
+        assert_eq!(
+            parse_stream_name("btcusd@kline_5m", s),
+            Some(Topic::Candles(btc, Interval::M5))
+        );
+        assert_eq!(parse_stream_name("btcusd@kline_7m", s), None);
+        assert_eq!(
+            parse_stream_name("!miniTicker@arr", s),
+            Some(Topic::AllMiniTickers)
+        );
+        assert_eq!(parse_stream_name("dogeusd@trade", s), None);
+        assert_eq!(parse_stream_name("0", s), None);
+    }
+
+    #[test]
+    fn subscribe_is_answered_when_the_core_has_every_stream() {
+        let venue = test_venue();
+        let mut session = StreamSession::new(false);
+        let frame = r#"{"method":"SUBSCRIBE","params":["btcusd@trade","btcusd@ticker"],"id":3}"#;
+        let StreamInbound::Core(requests) = session.on_text(frame, &venue.symbols) else {
+            panic!("for the core")
+        };
+        assert_eq!(requests.len(), 2);
+        let answer = |request: &Request| Message::Subscribed {
+            rid: request.rid.clone(),
+            topic: Topic::Heartbeat,
+        };
+        let mut out = String::new();
+        assert!(!session.write_message(&answer(&requests[0]), &venue, &mut out));
+        assert!(session.write_message(&answer(&requests[1]), &venue, &mut out));
+        assert_eq!(out, r#"{"result":null,"id":3}"#);
+        // Nothing to do: answered at once.
+        let frame = r#"{"method":"UNSUBSCRIBE","params":["btcusd@depth"],"id":"u"}"#;
+        assert_eq!(
+            session.on_text(frame, &venue.symbols),
+            StreamInbound::Reply(r#"{"result":null,"id":"u"}"#.into())
+        );
+        let StreamInbound::Reply(bad) = session.on_text("{oops", &venue.symbols) else {
+            panic!("answered")
+        };
+        assert!(bad.starts_with(r#"{"error":{"code":3"#), "{bad}");
+    }
+
+    #[test]
+    fn a_combined_stream_wraps_under_the_name_subscribed() {
+        let venue = test_venue();
+        let mut session = StreamSession::new(true);
+        session.open(["btcusd@depth@100ms", "nonsense"], &venue.symbols);
+        let mut out = String::new();
+        session.wrap(Topic::BookL2(engine::SymbolId(0)), "{}", &mut out);
+        assert_eq!(out, r#"{"stream":"btcusd@depth@100ms","data":{}}"#);
+    }
+}
