@@ -11,18 +11,18 @@ use exchange_loadgen::{BenchCommand, EchoServer};
 enum Cli {
     /// Run a scenario.
     #[command(flatten)]
-    Bench(BenchCommand),
+    Bench(Box<BenchCommand>),
     /// Serve the bare WebSocket echo until killed.
     ServeEcho {
         /// Port on 127.0.0.1.
-        #[arg(long, default_value_t = 8766)]
+        #[arg(long, default_value_t = 8767)]
         port: u16,
     },
 }
 
 fn main() -> std::process::ExitCode {
     let result = match Cli::parse() {
-        Cli::Bench(cmd) => exchange_loadgen::run(cmd).map(drop),
+        Cli::Bench(cmd) => exchange_loadgen::run(*cmd).map(drop),
         Cli::ServeEcho { port } => EchoServer::bind(([127, 0, 0, 1], port).into()).map(|server| {
             eprintln!("echo server on ws://{}/ws", server.addr());
             server.wait();

@@ -29,7 +29,7 @@ use crate::system::raise_nofile;
 use crate::BenchError;
 
 mod subscribers;
-pub(crate) use subscribers::Fleet;
+pub(crate) use subscribers::{Feed, Fleet};
 
 /// A client WebSocket as the load generator holds it.
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::client::{resolve_order_spec, Fleet};
+use crate::client::{resolve_order_spec, Feed, Fleet};
 use crate::common::CommonArgs;
 use crate::progress::Progress;
 use crate::report::{ConnectionsReport, Report};
@@ -41,7 +41,7 @@ pub(crate) async fn run(args: &ConnectionsArgs) -> Result<Report, BenchError> {
     let server_rss_before_kib = server_pid.and_then(rss_kib);
 
     let ramp_start = Instant::now();
-    let fleet = Fleet::open(&common.url, n, args.batch, spec, &["TICKER"]).await;
+    let fleet = Fleet::open(&common.url, n, args.batch, spec, Feed::Native(&["TICKER"])).await;
     let ramp_s = ramp_start.elapsed().as_secs_f64();
     eprintln!(
         "connections: {} of {n} opened in {ramp_s:.2} s",

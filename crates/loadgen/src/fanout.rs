@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use futures_util::{SinkExt, StreamExt};
 
 use crate::client::{
-    connect_all, resolve_order_spec, trader_config, Fleet, FrameWriter, OrderCounts, Outcome,
+    connect_all, resolve_order_spec, trader_config, Feed, Fleet, FrameWriter, OrderCounts, Outcome,
     Received, Side, Ws, DRAIN_GRACE,
 };
 use crate::common::CommonArgs;
@@ -40,6 +40,11 @@ pub struct FanoutArgs {
     /// Most resting (maker) orders in flight per trading pair.
     #[arg(long = "inflight", default_value_t = 16)]
     pub inflight_max: usize,
+    /// The Binance listener (`ws://host:port`): subscribers listen to its diff-depth and trade
+    /// streams of the symbol instead of the native channels (the traders still trade on
+    /// `--url`), so the two dialects' fan-out can be compared.
+    #[arg(long = "binance-url", value_name = "WS_URL")]
+    pub binance_url: Option<String>,
 }
 
 /// Opens the subscribers and traders, trades for the duration, counts what was delivered.
@@ -67,14 +72,22 @@ pub(crate) async fn run(args: &FanoutArgs) -> Result<Report, BenchError> {
     }
     raise_nofile((args.subscribers + 2 * pairs) as u64 + 64);
 
-    let fleet = Fleet::open(
-        &common.url,
-        args.subscribers,
-        args.batch,
-        spec.clone(),
-        &["TRADES", "ORDERBOOK_L2"],
-    )
-    .await;
+    let (feed_url, feed) = match &args.binance_url {
+        Some(base) => {
+            let stream: String = spec.symbol.chars().filter(|c| *c != '/').collect();
+            let stream = stream.to_ascii_lowercase();
+            let base = base.trim_end_matches('/');
+            (
+                format!("{base}/ws/{stream}@depth@100ms/{stream}@trade"),
+                Feed::Binance,
+            )
+        }
+        None => (
+            common.url.clone(),
+            Feed::Native(&["TRADES", "ORDERBOOK_L2"]),
+        ),
+    };
+    let fleet = Fleet::open(&feed_url, args.subscribers, args.batch, spec.clone(), feed).await;
     if fleet.connect_failures == args.subscribers as u64 {
         return Err(BenchError::Connect {
             url: common.url.clone(),
@@ -118,7 +131,7 @@ pub(crate) async fn run(args: &FanoutArgs) -> Result<Report, BenchError> {
     let (held, total) = fleet.close().await;
 
     Ok(Report::Fanout(FanoutReport {
-        url: common.url.clone(),
+        url: feed_url,
         subscribers_requested: args.subscribers as u64,
         subscribers_held: held,
         connect_failures,

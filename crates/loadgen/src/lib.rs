@@ -14,6 +14,7 @@
 
 #![forbid(unsafe_code)]
 
+mod binance_orders;
 mod client;
 mod common;
 mod connections;
@@ -29,12 +30,13 @@ mod system;
 
 use std::io::Write;
 
+pub use binance_orders::BinanceOrdersArgs;
 pub use common::{CommonArgs, TimeInForce};
 pub use connections::ConnectionsArgs;
 pub use echo::{EchoArgs, EchoServer};
 pub use fanout::FanoutArgs;
 pub use pipeline::PipelineArgs;
-pub use report::{ConnectionsReport, FanoutReport, LatencyReport, Report};
+pub use report::{BinanceOrdersReport, ConnectionsReport, FanoutReport, LatencyReport, Report};
 pub use roundtrip::RoundtripArgs;
 pub use stats::LatencyFigures;
 
@@ -51,6 +53,8 @@ pub enum BenchCommand {
     Fanout(FanoutArgs),
     /// An in-process WebSocket echo server measured like roundtrip (or pipeline): the ceiling.
     Echo(EchoArgs),
+    /// Signed REST orders on the Binance listener over keep-alive connections: orders/s.
+    BinanceOrders(BinanceOrdersArgs),
 }
 
 impl BenchCommand {
@@ -62,6 +66,7 @@ impl BenchCommand {
             BenchCommand::Connections(a) => &a.common,
             BenchCommand::Fanout(a) => &a.common,
             BenchCommand::Echo(a) => &a.common,
+            BenchCommand::BinanceOrders(a) => &a.common,
         }
     }
 }
@@ -133,6 +138,7 @@ pub fn run_to(cmd: BenchCommand, out: &mut dyn Write) -> Result<Report, BenchErr
             BenchCommand::Connections(args) => connections::run(args).await,
             BenchCommand::Fanout(args) => fanout::run(args).await,
             BenchCommand::Echo(args) => echo::run(args).await,
+            BenchCommand::BinanceOrders(args) => binance_orders::run(args).await,
         }
     })?;
     // Subscriber tasks still closing their sockets must not hold the process up.

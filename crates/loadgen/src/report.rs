@@ -22,6 +22,33 @@ pub enum Report {
     Fanout(FanoutReport),
     /// `bench echo`.
     Echo(LatencyReport),
+    /// `bench binance-orders`.
+    #[serde(rename = "binance-orders")]
+    BinanceOrders(BinanceOrdersReport),
+}
+
+/// Signed REST orders on the Binance listener.
+#[derive(Debug, Clone, Serialize)]
+pub struct BinanceOrdersReport {
+    /// The Binance listener's base URL.
+    pub url: String,
+    /// Keep-alive connections, one request at a time each.
+    pub connections: u64,
+    /// Time from the first request to the last answer.
+    pub duration_s: f64,
+    /// Orders sent.
+    pub sent: u64,
+    /// Orders answered 200.
+    pub accepted: u64,
+    /// Refused orders by Binance code (`HTTP 5xx` when the body has none).
+    pub errors_by_code: BTreeMap<String, u64>,
+    /// Connections lost before the end.
+    pub disconnects: u64,
+    /// Accepted orders per second, all connections together.
+    pub orders_per_s: f64,
+    /// Request latency percentiles (send to the whole answer read).
+    #[serde(flatten)]
+    pub latency: LatencyFigures,
 }
 
 impl Report {
@@ -283,6 +310,23 @@ impl fmt::Display for Report {
                     opt_kib(r.server_rss_before_kib),
                     opt_kib(r.server_rss_held_kib),
                     opt_kib(r.client_rss_kib)
+                )
+            }
+            Report::BinanceOrders(r) => {
+                writeln!(
+                    f,
+                    "binance-orders: {:.0} orders/s accepted over {} keep-alive connections, {:.2} s",
+                    r.orders_per_s, r.connections, r.duration_s
+                )?;
+                writeln!(
+                    f,
+                    "  {} sent, {} accepted, refused {:?}, {} lost",
+                    r.sent, r.accepted, r.errors_by_code, r.disconnects
+                )?;
+                write!(
+                    f,
+                    "  latency p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
+                    r.latency.p50_us, r.latency.p99_us, r.latency.max_us
                 )
             }
             Report::Fanout(r) => {

@@ -15,6 +15,16 @@ use tokio_tungstenite::tungstenite::Message;
 use super::{connect, frame_type, subscriber_config, FrameWriter};
 use crate::common::OrderSpec;
 
+/// What a subscriber listens to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Feed {
+    /// These native channels of the symbol, subscribed after connecting.
+    Native(&'static [&'static str]),
+    /// Binance streams named in the URL (`/ws/btcusd@depth@100ms/btcusd@trade`): nothing to
+    /// send, and events counted by their `e`.
+    Binance,
+}
+
 /// Frames handled after one wake-up before the stop signal is looked at again.
 const READY_BATCH_MAX: usize = 256;
 
@@ -110,13 +120,13 @@ pub(crate) struct Fleet {
 }
 
 impl Fleet {
-    /// Opens `n` subscribers, `batch` at a time, each subscribing to `channels` of the symbol.
+    /// Opens `n` subscribers, `batch` at a time, each listening to `feed`.
     pub(crate) async fn open(
         url: &str,
         n: usize,
         batch: usize,
         spec: Arc<OrderSpec>,
-        channels: &'static [&'static str],
+        feed: Feed,
     ) -> Fleet {
         let url: Arc<str> = Arc::from(url);
         let counters = Arc::new(FleetCounters::default());
@@ -132,7 +142,7 @@ impl Fleet {
                 tasks.push(tokio::spawn(subscriber(
                     url.clone(),
                     index,
-                    channels,
+                    feed,
                     FrameWriter::new(spec.clone(), index),
                     counters.clone(),
                     ready_tx.clone(),
@@ -186,7 +196,7 @@ impl Fleet {
 async fn subscriber(
     url: Arc<str>,
     index: usize,
-    channels: &'static [&'static str],
+    feed: Feed,
     mut writer: FrameWriter,
     counters: Arc<FleetCounters>,
     ready: mpsc::UnboundedSender<bool>,
@@ -197,6 +207,10 @@ async fn subscriber(
         return false;
     };
     let mut subscribed = true;
+    let channels: &[&str] = match feed {
+        Feed::Native(channels) => channels,
+        Feed::Binance => &[],
+    };
     for channel in channels {
         subscribed = subscribed && ws.feed(writer.subscribe(channel)).await.is_ok();
     }
@@ -224,7 +238,10 @@ async fn subscriber(
         let mut closed = false;
         while let Some(frame) = next.take() {
             match frame {
-                Some(Ok(Message::Text(text))) => count_frame(&text, index == 0, &mut local),
+                Some(Ok(Message::Text(text))) => match feed {
+                    Feed::Native(_) => count_frame(&text, index == 0, &mut local),
+                    Feed::Binance => count_binance_event(&text, index == 0, &mut local),
+                },
                 Some(Ok(Message::Binary(_))) => {
                     local.frames += 1;
                     local.malformed += 1;
@@ -250,6 +267,33 @@ async fn subscriber(
         counters.disconnects.fetch_add(1, Ordering::Relaxed);
     }
     open
+}
+
+/// Counts one Binance stream event by its `e`.
+fn count_binance_event(text: &str, first_subscriber: bool, local: &mut FleetCounts) {
+    local.frames += 1;
+    match binance_event(text) {
+        Some("trade") => {
+            local.market_data += 1;
+            local.trades += 1;
+            if first_subscriber {
+                local.first_subscriber_trades += 1;
+            }
+        }
+        Some("depthUpdate") => {
+            local.market_data += 1;
+            local.book += 1;
+        }
+        Some(_) => local.market_data += 1,
+        None => local.malformed += 1,
+    }
+}
+
+/// The `e` of a Binance event, found without parsing it (it leads every event).
+fn binance_event(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("{\"e\":\"")?;
+    let end = memchr::memchr(b'"', rest.as_bytes())?;
+    rest.get(..end)
 }
 
 /// Counts one text frame by its type.
