@@ -18,6 +18,7 @@ mod filter;
 mod injector;
 mod mode;
 pub mod modes;
+mod names;
 mod one_shot;
 mod reader;
 pub mod rest;
@@ -38,6 +39,10 @@ pub use exchange::{
 pub use filter::{Direction, DirectionFilter, Filter};
 pub use injector::{anonymous_key, FaultInjector, ONE_SHOTS_MAX};
 pub use mode::Mode;
+pub use names::{
+    binance_request_type, binance_rest_request_type, BINANCE_REST_PATHS, MESSAGE_TYPES,
+    REQUEST_TYPES,
+};
 pub use one_shot::{OneShot, OneShotAction, ONE_SHOT_COUNT_MAX};
 pub use reader::did_you_mean;
 pub use rest::{Latency, LatencyMode, RestRefusal, RestVerdict, REST_SESSIONS_MAX};
