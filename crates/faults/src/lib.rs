@@ -10,6 +10,10 @@
 
 #![forbid(unsafe_code)]
 
+mod activation;
+#[cfg(test)]
+mod binance_tests;
+mod clock;
 mod config;
 mod connection;
 mod context;

@@ -45,11 +45,13 @@ pub enum Mode {
     OneShot,
     /// `rate_limit`: the original simulator's REST rate limit per session, with escalating bans.
     RateLimit,
+    /// `clock_skew`: the server's clock is off by a set amount (Binance timestamps, -1021).
+    ClockSkew,
 }
 
 impl Mode {
     /// Every mode, in a stable order (the order of statistics and metrics).
-    pub const ALL: [Mode; 20] = [
+    pub const ALL: [Mode; 21] = [
         Mode::DropMessages,
         Mode::DelayMessages,
         Mode::DuplicateMessages,
@@ -70,6 +72,7 @@ impl Mode {
         Mode::Outage,
         Mode::OneShot,
         Mode::RateLimit,
+        Mode::ClockSkew,
     ];
 
     /// The mode's key under `failures.modes` (and its label in logs and metrics).
@@ -95,6 +98,7 @@ impl Mode {
             Mode::Outage => "outage",
             Mode::OneShot => "one_shot",
             Mode::RateLimit => "rate_limit",
+            Mode::ClockSkew => "clock_skew",
         }
     }
 
@@ -121,6 +125,7 @@ impl Mode {
             Mode::Outage => "outage_count",
             Mode::OneShot => "one_shot_count",
             Mode::RateLimit => "rate_limited_count",
+            Mode::ClockSkew => "clock_skew_count",
         }
     }
 

@@ -11,6 +11,7 @@ use crate::mode::Mode;
 use crate::reader::ObjectReader;
 use crate::FaultConfigError;
 
+pub mod clock_skew;
 pub mod corrupt;
 pub mod delay;
 pub mod disconnect;
@@ -65,6 +66,8 @@ pub enum Scope {
     /// REST requests (the original's `rate_limit`): only `enabled`, `start_s` and `end_s` apply;
     /// its sessions are not accounts.
     Rest,
+    /// The server's whole clock (`clock_skew`): only `enabled`, `start_s` and `end_s` apply.
+    Clock,
 }
 
 /// One mode's configuration: on or off, its filter and its parameters (one flat JSON object).
@@ -117,6 +120,21 @@ impl<P: ModeParams> ModeConfig<P> {
             }
             if filter.direction != DirectionFilter::Both {
                 return Err(reader.error("direction", what));
+            }
+        }
+        if P::SCOPE == Scope::Clock {
+            let what = format!(
+                "{} moves the server's whole clock: only start_s and end_s aim it",
+                P::MODE.name()
+            );
+            let aimed = [
+                ("message_types", filter.message_types.is_some()),
+                ("channels", filter.channels.is_some()),
+                ("accounts", filter.accounts.is_some()),
+                ("direction", filter.direction != DirectionFilter::Both),
+            ];
+            if let Some((key, _)) = aimed.into_iter().find(|(_, set)| *set) {
+                return Err(reader.error(key, what));
             }
         }
         let params = P::read(&mut reader)?;
@@ -223,6 +241,7 @@ declare_modes! {
     sequence_gap: sequence_gap::SequenceGapParams,
     outage: outage::OutageParams,
     rate_limit: rate_limit::RateLimitParams,
+    clock_skew: clock_skew::ClockSkewParams,
 }
 
 /// The configuration of a mode when it is on and covers `target`.
