@@ -1,5 +1,6 @@
 //! When a mode's current settings began to apply, for the modes whose effect depends on time
-//! rather than on a frame: `clock_skew` drifts from that moment.
+//! rather than on a frame: `clock_skew` drifts from that moment and `rate_limit_storm` counts
+//! its recurring storms from it.
 //!
 //! The moment is the latest of: the start of the scenario run in which the mode has these
 //! settings (server start for the config file's base modes), the mode's `start_s`, and, for a

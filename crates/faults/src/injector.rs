@@ -45,6 +45,7 @@ impl FaultInjector {
                 armed: Mutex::new(Vec::new()),
                 key_ordinals: Mutex::new(HashMap::new()),
                 rest: Mutex::new(crate::rest::RestSessions::default()),
+                http: Mutex::new(crate::http::HttpClients::default()),
                 clock: Mutex::new(crate::activation::Activation::default()),
                 no_modes: Arc::new(Modes::default()),
             }),

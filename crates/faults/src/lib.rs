@@ -6,7 +6,9 @@
 //!
 //! Entry points: [`FaultConfig::from_json`] reads the `failures` object; [`FaultInjector`] is the
 //! shared handle; [`FaultInjector::connection`] gives each connection its [`ConnectionFaults`].
-//! See `docs/FAULTS.md` for every mode and how the server calls this crate.
+//! The Binance listener also asks [`FaultInjector::binance_rest`] about each REST request and
+//! [`FaultInjector::clock_skew_ms`] for its clock. See `docs/FAULTS.md` for every mode and how
+//! the server calls this crate.
 
 #![forbid(unsafe_code)]
 
@@ -19,6 +21,7 @@ mod connection;
 mod context;
 mod exchange;
 mod filter;
+mod http;
 mod injector;
 mod mode;
 pub mod modes;
@@ -41,6 +44,10 @@ pub use exchange::{
     EventMeta, EventVerdict, HeldEvent, RejectCode, RequestVerdict, HELD_EVENTS_MAX,
 };
 pub use filter::{Direction, DirectionFilter, Filter};
+pub use http::{
+    HttpError, HttpOutcome, HttpRequestMeta, HttpVerdict, HTTP_CLIENTS_MAX, HTTP_CLIENT_KEY_PREFIX,
+    HTTP_OPERATIONS_PER_CLIENT_MAX,
+};
 pub use injector::{anonymous_key, FaultInjector, ONE_SHOTS_MAX};
 pub use mode::Mode;
 pub use names::{

@@ -18,11 +18,13 @@ pub mod disconnect;
 pub mod drop;
 pub mod duplicate;
 pub mod duplicate_fills;
+pub mod http_errors;
 pub mod late_cancel_ack;
 pub mod lost_cancel_ack;
 pub mod outage;
 pub mod phantom_fills;
 pub mod rate_limit;
+pub mod rate_limit_storm;
 pub mod reject_orders;
 pub mod reorder;
 pub mod sequence_gap;
@@ -66,6 +68,13 @@ pub enum Scope {
     /// REST requests (the original's `rate_limit`): only `enabled`, `start_s` and `end_s` apply;
     /// its sessions are not accounts.
     Rest,
+    /// Binance REST requests (`http_errors`, `rate_limit_storm`): no channel exists to match.
+    /// `outbound` says whether the mode can act after the request was carried out; without it
+    /// `direction: outbound` would never match and is refused.
+    Http {
+        /// Whether `direction: outbound` means something.
+        outbound: bool,
+    },
     /// The server's whole clock (`clock_skew`): only `enabled`, `start_s` and `end_s` apply.
     Clock,
 }
@@ -119,6 +128,23 @@ impl<P: ModeParams> ModeConfig<P> {
                 return Err(reader.error("accounts", what));
             }
             if filter.direction != DirectionFilter::Both {
+                return Err(reader.error("direction", what));
+            }
+        }
+        if let Scope::Http { outbound } = P::SCOPE {
+            if filter.channels.is_some() {
+                let what = format!(
+                    "{} acts on Binance REST requests, which have no channel: aim it with \
+                     message_types (REST paths), accounts, start_s and end_s",
+                    P::MODE.name()
+                );
+                return Err(reader.error("channels", what));
+            }
+            if !outbound && filter.direction == DirectionFilter::Outbound {
+                let what = format!(
+                    "{} acts when a request arrives: direction may be inbound or both",
+                    P::MODE.name()
+                );
                 return Err(reader.error("direction", what));
             }
         }
@@ -242,6 +268,8 @@ declare_modes! {
     outage: outage::OutageParams,
     rate_limit: rate_limit::RateLimitParams,
     clock_skew: clock_skew::ClockSkewParams,
+    http_errors: http_errors::HttpErrorsParams,
+    rate_limit_storm: rate_limit_storm::RateLimitStormParams,
 }
 
 /// The configuration of a mode when it is on and covers `target`.
