@@ -255,6 +255,51 @@ impl FaultConfig {
     }
 }
 
+impl FaultConfig {
+    /// The run of the timeline around `now_ms` in which `select` picks the same settings: when
+    /// it began (0: from the start) and when it ends (`None`: never). A mode's time-dependent
+    /// behaviour (a clock's drift, recurring storms) counts from the start of its run, so a
+    /// scenario step that turns it on starts it afresh.
+    pub(crate) fn settled<T: PartialEq>(
+        &self,
+        now_ms: u64,
+        select: impl Fn(&Modes) -> &T,
+    ) -> (u64, Option<u64>) {
+        // Segment 0 is `first` from 0; segment i > 0 is `later[i - 1]`.
+        let segment = |index: usize| -> Option<(u64, &Modes)> {
+            match index.checked_sub(1) {
+                None => Some((0, &*self.first)),
+                Some(later) => self.later.get(later).map(|s| (s.start_ms, &*s.modes)),
+            }
+        };
+        let current = self
+            .later
+            .partition_point(|segment| segment.start_ms <= now_ms);
+        let Some((mut since_ms, modes)) = segment(current) else {
+            return (0, None);
+        };
+        let settings = select(modes);
+        let mut index = current;
+        while let Some((start_ms, earlier)) = index.checked_sub(1).and_then(segment) {
+            if select(earlier) != settings {
+                break;
+            }
+            since_ms = start_ms;
+            index -= 1;
+        }
+        let mut until_ms = None;
+        let mut index = current + 1;
+        while let Some((start_ms, later)) = segment(index) {
+            if select(later) != settings {
+                until_ms = Some(start_ms);
+                break;
+            }
+            index += 1;
+        }
+        (since_ms, until_ms)
+    }
+}
+
 /// Reads `failures.scenario[index]`.
 fn read_step(index: usize, value: &Value) -> Result<ScenarioStep, FaultConfigError> {
     let path = format!("failures.scenario[{index}]");

@@ -87,6 +87,9 @@ pub struct Filter {
     pub start_s: Option<f64>,
     /// `end_s`: inactive from this many seconds after server start.
     pub end_s: Option<f64>,
+    /// What `message_types` stands for: each listed name resolved to the types it matches
+    /// (Binance names to their native types), so frames are compared without lookups.
+    pub(crate) types: Option<Vec<&'static str>>,
 }
 
 impl Filter {
@@ -105,6 +108,10 @@ impl Filter {
             _ => DirectionFilter::Both,
         };
         let message_types = reader.string_list("message_types")?;
+        let types = match &message_types {
+            None => None,
+            Some(names) => Some(resolve_types(reader, names)?),
+        };
         let channels = reader.string_list("channels")?;
         let accounts = reader.string_list("accounts")?;
         let start_s = reader.number_in("start_s", 0.0, f64::MAX)?;
@@ -121,6 +128,7 @@ impl Filter {
             accounts,
             start_s,
             end_s,
+            types,
         })
     }
 
@@ -160,8 +168,8 @@ impl Filter {
                 return false;
             }
         }
-        let type_ok = match (&self.message_types, target.message_type) {
-            (Some(types), Some(message_type)) => types.iter().any(|listed| listed == message_type),
+        let type_ok = match (&self.types, target.message_type) {
+            (Some(types), Some(message_type)) => types.contains(&message_type),
             (Some(_), None) => false,
             (None, Some(message_type)) => {
                 default_types.is_empty() || default_types.contains(&message_type)
@@ -180,6 +188,29 @@ impl Filter {
         };
         type_ok && channel_ok && account_ok && self.in_window(target.now_ms)
     }
+}
+
+/// The types a `message_types` list matches; an unknown name is refused with its position and
+/// the nearest valid name (it would never match).
+fn resolve_types(
+    reader: &ObjectReader<'_>,
+    names: &[String],
+) -> Result<Vec<&'static str>, FaultConfigError> {
+    let mut types: Vec<&'static str> = Vec::with_capacity(names.len());
+    for (position, name) in names.iter().enumerate() {
+        let resolved = crate::names::resolve(name).ok_or_else(|| {
+            FaultConfigError::new(
+                &format!("{}[{position}]", reader.key_path("message_types")),
+                crate::names::unknown_name_message(name),
+            )
+        })?;
+        for native in resolved {
+            if !types.contains(native) {
+                types.push(native);
+            }
+        }
+    }
+    Ok(types)
 }
 
 #[cfg(test)]
@@ -315,6 +346,73 @@ mod tests {
             &target(Direction::Outbound, "ORDER_FILL", None, None, 0),
             &["ORDER_CANCEL"]
         ));
+    }
+
+    #[test]
+    fn binance_names_aim_at_the_native_types_they_are_shown_as() {
+        let reports = filter(serde_json::json!({"message_types": ["executionReport"]}));
+        for native in ["ORDER_ACK", "ORDER_FILL", "ORDER_CANCEL", "ORDER_AMENDED"] {
+            assert!(
+                reports.matches(&target(Direction::Outbound, native, None, None, 0), &[]),
+                "{native}"
+            );
+        }
+        assert!(!reports.matches(
+            &target(Direction::Outbound, "BALANCE_UPDATE", None, None, 0),
+            &[]
+        ));
+        // The Binance name itself is not a type the server reports.
+        assert!(!reports.matches(
+            &target(Direction::Outbound, "executionReport", None, None, 0),
+            &[]
+        ));
+        // Native names, Binance names and REST paths mix; the listed names are kept as written.
+        let mixed = filter(serde_json::json!({
+            "message_types": ["depthUpdate", "TRADE", "order.place", "/api/v3/order"]
+        }));
+        for name in [
+            "ORDERBOOK_UPDATE",
+            "ORDERBOOK_SNAPSHOT",
+            "TRADE",
+            "PLACE_ORDER",
+            "/api/v3/order",
+        ] {
+            assert!(
+                mixed.matches(&target(Direction::Inbound, name, None, None, 0), &[]),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            mixed.message_types.as_deref(),
+            Some(
+                &[
+                    "depthUpdate".to_owned(),
+                    "TRADE".to_owned(),
+                    "order.place".to_owned(),
+                    "/api/v3/order".to_owned()
+                ][..]
+            )
+        );
+    }
+
+    #[test]
+    fn unknown_message_types_are_refused_with_the_nearest_name() {
+        for (name, near) in [
+            ("ORDER_FIL", "ORDER_FILL"),
+            ("executionreport", "executionReport"),
+            ("depthupdate", "depthUpdate"),
+            ("/api/v3/ordr", "/api/v3/order"),
+        ] {
+            let json = serde_json::json!({"message_types": ["TRADE", name]});
+            let mut reader = ObjectReader::new("m", &json).unwrap();
+            let error = Filter::read(&mut reader, DirectionFilter::Both).unwrap_err();
+            assert_eq!(error.path, "m.message_types[1]");
+            assert!(
+                error.message.contains(&format!("(did you mean `{near}`?)")),
+                "{}",
+                error.message
+            );
+        }
     }
 
     #[test]

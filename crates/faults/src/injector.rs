@@ -27,7 +27,7 @@ pub fn anonymous_key(ordinal: u64) -> String {
 /// The fault layer's shared handle.
 #[derive(Debug, Clone)]
 pub struct FaultInjector {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl FaultInjector {
@@ -45,6 +45,8 @@ impl FaultInjector {
                 armed: Mutex::new(Vec::new()),
                 key_ordinals: Mutex::new(HashMap::new()),
                 rest: Mutex::new(crate::rest::RestSessions::default()),
+                http: Mutex::new(crate::http::HttpClients::default()),
+                clock: Mutex::new(crate::activation::Activation::default()),
                 no_modes: Arc::new(Modes::default()),
             }),
         }

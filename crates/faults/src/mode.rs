@@ -45,11 +45,18 @@ pub enum Mode {
     OneShot,
     /// `rate_limit`: the original simulator's REST rate limit per session, with escalating bans.
     RateLimit,
+    /// `clock_skew`: the server's clock is off by a set amount (Binance timestamps, -1021).
+    ClockSkew,
+    /// `http_errors`: a Binance REST request answered with an HTTP 5xx.
+    HttpErrors,
+    /// `rate_limit_storm`: every Binance REST request answered 429, and 418 bans for clients that
+    /// keep going.
+    RateLimitStorm,
 }
 
 impl Mode {
     /// Every mode, in a stable order (the order of statistics and metrics).
-    pub const ALL: [Mode; 20] = [
+    pub const ALL: [Mode; 23] = [
         Mode::DropMessages,
         Mode::DelayMessages,
         Mode::DuplicateMessages,
@@ -70,6 +77,9 @@ impl Mode {
         Mode::Outage,
         Mode::OneShot,
         Mode::RateLimit,
+        Mode::ClockSkew,
+        Mode::HttpErrors,
+        Mode::RateLimitStorm,
     ];
 
     /// The mode's key under `failures.modes` (and its label in logs and metrics).
@@ -95,6 +105,9 @@ impl Mode {
             Mode::Outage => "outage",
             Mode::OneShot => "one_shot",
             Mode::RateLimit => "rate_limit",
+            Mode::ClockSkew => "clock_skew",
+            Mode::HttpErrors => "http_errors",
+            Mode::RateLimitStorm => "rate_limit_storm",
         }
     }
 
@@ -121,6 +134,9 @@ impl Mode {
             Mode::Outage => "outage_count",
             Mode::OneShot => "one_shot_count",
             Mode::RateLimit => "rate_limited_count",
+            Mode::ClockSkew => "clock_skew_count",
+            Mode::HttpErrors => "http_error_count",
+            Mode::RateLimitStorm => "rate_limit_storm_count",
         }
     }
 

@@ -123,6 +123,36 @@ impl<'a> ObjectReader<'a> {
         Ok(Some(integer))
     }
 
+    /// An optional integer, possibly negative, within `[low, high]`.
+    pub(crate) fn signed_in(
+        &mut self,
+        key: &str,
+        low: i64,
+        high: i64,
+    ) -> Result<Option<i64>, FaultConfigError> {
+        let Some(value) = self.take(key) else {
+            return Ok(None);
+        };
+        let integer = value
+            .as_i64()
+            .or_else(|| {
+                // Accept -100.0 as -100, never -100.5.
+                value
+                    .as_f64()
+                    .filter(|number| {
+                        number.fract() == 0.0
+                            && *number >= i64::MIN as f64
+                            && *number <= i64::MAX as f64
+                    })
+                    .map(|number| number as i64)
+            })
+            .ok_or_else(|| self.error(key, "must be an integer"))?;
+        if !(low..=high).contains(&integer) {
+            return Err(self.error(key, format!("must be between {low} and {high}")));
+        }
+        Ok(Some(integer))
+    }
+
     /// One string out of `choices`, with a default.
     pub(crate) fn choice_or(
         &mut self,

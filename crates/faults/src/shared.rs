@@ -27,6 +27,11 @@ pub(crate) struct Shared {
     pub(crate) key_ordinals: Mutex<HashMap<String, u64>>,
     /// The REST sessions' rate-limit state and request counts.
     pub(crate) rest: Mutex<RestSessions>,
+    /// The Binance listener's REST clients: request counts, burst losses, storms and bans.
+    pub(crate) http: Mutex<crate::http::HttpClients>,
+    /// When `clock_skew`'s current settings began to apply.
+    pub(crate) clock:
+        Mutex<crate::activation::Activation<crate::modes::clock_skew::ClockSkewParams>>,
     /// The modes in force when faults are off: none.
     pub(crate) no_modes: Arc<Modes>,
 }

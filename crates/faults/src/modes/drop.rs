@@ -17,6 +17,10 @@ pub struct DropParams {
     pub probability: f64,
     /// `mean_burst_length` (optional, at least 1): the mean number of consecutive losses.
     pub mean_burst_length: Option<f64>,
+    /// `hold_ms` (default 30000; Binance REST only): how long the server holds a lost request's
+    /// connection open before closing it without an answer, as a request lost on the way leaves
+    /// the client waiting for its own timeout.
+    pub hold_ms: u64,
 }
 
 impl ModeParams for DropParams {
@@ -33,9 +37,13 @@ impl ModeParams for DropParams {
                 ));
             }
         }
+        let hold_ms = reader
+            .integer_in("hold_ms", 0, super::delay::DELAY_MS_MAX)?
+            .unwrap_or(30_000);
         Ok(Self {
             probability,
             mean_burst_length,
+            hold_ms,
         })
     }
 
@@ -44,6 +52,7 @@ impl ModeParams for DropParams {
         if let Some(length) = self.mean_burst_length {
             map.insert("mean_burst_length".into(), Value::from(length));
         }
+        map.insert("hold_ms".into(), Value::from(self.hold_ms));
     }
 }
 
@@ -86,6 +95,7 @@ mod tests {
         DropParams {
             probability,
             mean_burst_length,
+            hold_ms: 30_000,
         }
     }
 

@@ -11,17 +11,20 @@ use crate::mode::Mode;
 use crate::reader::ObjectReader;
 use crate::FaultConfigError;
 
+pub mod clock_skew;
 pub mod corrupt;
 pub mod delay;
 pub mod disconnect;
 pub mod drop;
 pub mod duplicate;
 pub mod duplicate_fills;
+pub mod http_errors;
 pub mod late_cancel_ack;
 pub mod lost_cancel_ack;
 pub mod outage;
 pub mod phantom_fills;
 pub mod rate_limit;
+pub mod rate_limit_storm;
 pub mod reject_orders;
 pub mod reorder;
 pub mod sequence_gap;
@@ -65,6 +68,15 @@ pub enum Scope {
     /// REST requests (the original's `rate_limit`): only `enabled`, `start_s` and `end_s` apply;
     /// its sessions are not accounts.
     Rest,
+    /// Binance REST requests (`http_errors`, `rate_limit_storm`): no channel exists to match.
+    /// `outbound` says whether the mode can act after the request was carried out; without it
+    /// `direction: outbound` would never match and is refused.
+    Http {
+        /// Whether `direction: outbound` means something.
+        outbound: bool,
+    },
+    /// The server's whole clock (`clock_skew`): only `enabled`, `start_s` and `end_s` apply.
+    Clock,
 }
 
 /// One mode's configuration: on or off, its filter and its parameters (one flat JSON object).
@@ -117,6 +129,38 @@ impl<P: ModeParams> ModeConfig<P> {
             }
             if filter.direction != DirectionFilter::Both {
                 return Err(reader.error("direction", what));
+            }
+        }
+        if let Scope::Http { outbound } = P::SCOPE {
+            if filter.channels.is_some() {
+                let what = format!(
+                    "{} acts on Binance REST requests, which have no channel: aim it with \
+                     message_types (REST paths), accounts, start_s and end_s",
+                    P::MODE.name()
+                );
+                return Err(reader.error("channels", what));
+            }
+            if !outbound && filter.direction == DirectionFilter::Outbound {
+                let what = format!(
+                    "{} acts when a request arrives: direction may be inbound or both",
+                    P::MODE.name()
+                );
+                return Err(reader.error("direction", what));
+            }
+        }
+        if P::SCOPE == Scope::Clock {
+            let what = format!(
+                "{} moves the server's whole clock: only start_s and end_s aim it",
+                P::MODE.name()
+            );
+            let aimed = [
+                ("message_types", filter.message_types.is_some()),
+                ("channels", filter.channels.is_some()),
+                ("accounts", filter.accounts.is_some()),
+                ("direction", filter.direction != DirectionFilter::Both),
+            ];
+            if let Some((key, _)) = aimed.into_iter().find(|(_, set)| *set) {
+                return Err(reader.error(key, what));
             }
         }
         let params = P::read(&mut reader)?;
@@ -223,6 +267,9 @@ declare_modes! {
     sequence_gap: sequence_gap::SequenceGapParams,
     outage: outage::OutageParams,
     rate_limit: rate_limit::RateLimitParams,
+    clock_skew: clock_skew::ClockSkewParams,
+    http_errors: http_errors::HttpErrorsParams,
+    rate_limit_storm: rate_limit_storm::RateLimitStormParams,
 }
 
 /// The configuration of a mode when it is on and covers `target`.
