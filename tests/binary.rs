@@ -74,6 +74,13 @@ async fn start_binary() -> (Child, SocketAddr, BufReader<ChildStdout>) {
         assert!(n > 0, "exchange-sim ended before listening: {printed:?}");
         if let Some(rest) = line.trim().strip_prefix("exchange-sim: listening on ws://") {
             let addr = rest.trim_end_matches("/ws").parse().expect("an address");
+            // The Binance listener's line follows at once.
+            let mut binance = String::new();
+            stdout.read_line(&mut binance).await.expect("read stdout");
+            assert!(
+                binance.starts_with("exchange-sim: binance spot on http://"),
+                "{binance:?}"
+            );
             return (child, addr, stdout);
         }
         printed.push(line);
@@ -113,7 +120,7 @@ async fn sigterm_closes_every_connection_with_1001_and_exits_0() {
         assert_eq!(status.code(), Some(0));
         let mut rest = String::new();
         while stdout.read_line(&mut rest).await.expect("read stdout") > 0 {}
-        assert_eq!(rest, "", "nothing but the two start-up lines on stdout");
+        assert_eq!(rest, "", "nothing but the start-up lines on stdout");
     }
 }
 

@@ -161,8 +161,10 @@ impl Mode {
             | Mode::UnknownOutcome
             | Mode::StaleOrderbook
             | Mode::SequenceGap => &["outbound"],
-            Mode::RejectOrders | Mode::RateLimit => &["inbound"],
+            Mode::RejectOrders | Mode::RateLimit | Mode::RateLimitStorm => &["inbound"],
             Mode::Outage => &["inbound", "connection"],
+            Mode::HttpErrors => &["inbound", "outbound"],
+            Mode::ClockSkew => &["connection"],
         }
     }
 
