@@ -638,3 +638,125 @@ async fn cancel_replace_is_one_step_and_says_which_part_failed() {
     assert_eq!(failed.body["data"]["newOrderResult"], "NOT_ATTEMPTED");
     assert_eq!(failed.body["data"]["cancelResponse"]["code"], -2011);
 }
+
+/// The exchange with `failures` on.
+fn config_with_faults(failures: Value) -> Config {
+    let mut config = config();
+    config.failures = failures;
+    config
+}
+
+/// The server's clock as `/time` tells it.
+async fn server_time(addr: SocketAddr) -> u64 {
+    let time = call(addr, "GET", "/api/v3/time", "", "", None).await;
+    time.body["serverTime"].as_u64().expect("serverTime")
+}
+
+/// `params` signed with the server's clock (as a bot that syncs its time does).
+async fn signed_at_server_time(addr: SocketAddr, params: &str, secret: &str) -> String {
+    let params = format!("{params}&timestamp={}", server_time(addr).await);
+    let signature = binance::signing::sign(secret, &params);
+    format!("{params}&signature={signature}")
+}
+
+#[tokio::test]
+async fn rest_faults_answer_as_binance_does_and_unknown_outcomes_did_execute() {
+    let failures = json!({"enabled": true, "seed": 5, "modes": {
+        "unknown_outcome": {"probability": 1.0, "accounts": ["alice"]},
+        "reject_orders": {"probability": 1.0, "accounts": ["bob"]},
+        "clock_skew": {"offset_ms": -30000}
+    }});
+    let (_server, _, addr) = started(config_with_faults(failures)).await;
+    // A bot that never syncs its clock is 30 s ahead of the server's.
+    let order = "symbol=BTCUSD&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.1&price=45000&newClientOrderId=u-1";
+    let unsynced = call(
+        addr,
+        "POST",
+        "/api/v3/order",
+        "",
+        &signed(order, "alice-secret"),
+        Some("alice-key"),
+    )
+    .await;
+    assert_eq!(unsynced.body["code"], -1021, "{}", unsynced.body);
+    assert!(
+        server_time(addr).await + 25_000 < now_ms(),
+        "the server's clock runs 30 s behind"
+    );
+    // alice's order: 503 -1007, yet it was carried out.
+    let body = signed_at_server_time(addr, order, "alice-secret").await;
+    let unknown = call(addr, "POST", "/api/v3/order", "", &body, Some("alice-key")).await;
+    assert_eq!(
+        (unknown.status, unknown.body["code"].as_i64()),
+        (503, Some(-1007))
+    );
+    let query =
+        signed_at_server_time(addr, "symbol=BTCUSD&origClientOrderId=u-1", "alice-secret").await;
+    let found = call(addr, "GET", "/api/v3/order", &query, "", Some("alice-key")).await;
+    assert_eq!(
+        found.body["status"], "NEW",
+        "the order exists: {}",
+        found.body
+    );
+    // bob's: 503 -1008, and nothing was done.
+    let body = signed_at_server_time(addr, order, "bob-key").await;
+    let busy = call(addr, "POST", "/api/v3/order", "", &body, Some("bob-key")).await;
+    assert_eq!(
+        (busy.status, busy.body["code"].as_i64()),
+        (503, Some(-1008))
+    );
+    let open = signed_at_server_time(addr, "symbol=BTCUSD", "bob-key").await;
+    let open = call(
+        addr,
+        "GET",
+        "/api/v3/openOrders",
+        &open,
+        "",
+        Some("bob-key"),
+    )
+    .await;
+    assert_eq!(open.body, json!([]));
+}
+
+#[tokio::test]
+async fn a_storm_answers_429_then_bans_with_418() {
+    let failures = json!({"enabled": true, "seed": 5, "modes": {
+        "rate_limit_storm": {"ban_after_requests": 2, "ban_ms": 60000}
+    }});
+    let (_server, _, addr) = started(config_with_faults(failures)).await;
+    let mut answers = Vec::new();
+    for _ in 0..4 {
+        let r = call(addr, "GET", "/api/v3/ping", "", "", None).await;
+        assert!(r.header("retry-after").is_some(), "{}", r.status);
+        answers.push((r.status, r.body["code"].as_i64()));
+    }
+    assert_eq!(answers.first(), Some(&(429, Some(-1003))));
+    assert_eq!(answers.last(), Some(&(418, Some(-1003))), "{answers:?}");
+}
+
+#[tokio::test]
+async fn a_dropped_request_is_held_then_the_connection_closes_without_an_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let failures = json!({"enabled": true, "seed": 5, "modes": {
+        "drop_messages": {"probability": 1.0, "direction": "inbound", "message_types": ["/api/v3/time"], "hold_ms": 50}
+    }});
+    let (_server, _, addr) = started(config_with_faults(failures)).await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET /api/v3/time HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(WAIT, stream.read_to_end(&mut answer))
+        .await
+        .expect("ends");
+    assert!(
+        answer.is_empty(),
+        "no answer: {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(read.is_err() || read.is_ok_and(|n| n == 0));
+    // Other paths are untouched.
+    assert_eq!(
+        call(addr, "GET", "/api/v3/ping", "", "", None).await.status,
+        200
+    );
+}

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
@@ -22,6 +23,7 @@ use axum::Router;
 use binance::rest::{Plan, Work};
 use binance::{ApiError, Context, Keys};
 use exchange::{Answer, Caller};
+use faults::{HttpError, HttpOutcome, HttpRequestMeta, HttpVerdict};
 use tokio::sync::{oneshot, Semaphore};
 
 use crate::binance_limits::{RateLimits, Refusal, Usage};
@@ -36,33 +38,42 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The API keys of the configured accounts, and the rule for keys nobody has.
 #[derive(Debug)]
 pub struct ServerKeys {
-    /// Configured API key to its secret.
-    secrets: HashMap<String, String>,
+    /// Configured API key to its secret and its account's name.
+    accounts: HashMap<String, (String, String)>,
     /// An unknown key opens its own account, whose secret is the key.
     open_accounts: bool,
 }
 
 impl ServerKeys {
     pub fn new(config: &crate::Config) -> ServerKeys {
-        let secrets = config
+        let accounts = config
             .accounts
-            .values()
-            .map(|a| {
+            .iter()
+            .map(|(name, a)| {
                 let secret = a.api_secret.clone().unwrap_or_else(|| a.api_key.clone());
-                (a.api_key.clone(), secret)
+                (a.api_key.clone(), (secret, name.clone()))
             })
             .collect();
         ServerKeys {
-            secrets,
+            accounts,
             open_accounts: config.server.binance.open_accounts,
+        }
+    }
+
+    /// The name of the account a caller acts for (what fault filters name).
+    fn account_name<'c>(&'c self, caller: &'c Caller) -> &'c str {
+        match caller {
+            Caller::ApiKey(key) => self.accounts.get(key).map_or(key, |(_, name)| name),
+            Caller::OpeningKey(key) => key,
+            Caller::Anonymous(name) | Caller::Session(name) => name,
         }
     }
 }
 
 impl Keys for ServerKeys {
     fn lookup(&self, api_key: &str) -> Option<(Cow<'_, str>, Caller)> {
-        match self.secrets.get(api_key) {
-            Some(secret) => Some((Cow::Borrowed(secret), Caller::ApiKey(api_key.to_owned()))),
+        match self.accounts.get(api_key) {
+            Some((secret, _)) => Some((Cow::Borrowed(secret), Caller::ApiKey(api_key.to_owned()))),
             None if self.open_accounts => Some((
                 Cow::Owned(api_key.to_owned()),
                 Caller::OpeningKey(api_key.to_owned()),
@@ -112,7 +123,15 @@ async fn rest(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let now_ms = unix_ms();
+    let fault_ms = state.ctx.now_ms();
+    let faulty = state.ctx.injector.is_enabled();
+    let skew_ms = if faulty {
+        state.ctx.injector.clock_skew_ms(fault_ms)
+    } else {
+        0
+    };
+    // The server's clock as clients see it: `clock_skew` moves it.
+    let now_ms = unix_ms().saturating_add_signed(skew_ms);
     let path = uri.path();
     let query = uri.query().unwrap_or("");
     let Some(base_weight) = binance::rest::base_weight(method.as_str(), path) else {
@@ -136,39 +155,102 @@ async fn rest(
         Ok(usage) => usage,
         Err((refusal, usage)) => return refused(refusal, usage),
     };
+    let account = match &plan {
+        Ok(Plan {
+            work: Work::Call(call),
+            ..
+        }) => Some(state.keys.account_name(&call.caller).to_owned()),
+        _ => None,
+    };
+    let verdict = if faulty {
+        let client = api_key.map_or_else(|| peer.addr.ip().to_string(), str::to_owned);
+        let meta =
+            HttpRequestMeta::new(method.as_str(), path, &client).with_account(account.as_deref());
+        state.ctx.injector.binance_rest(&meta, fault_ms)
+    } else {
+        HttpVerdict::default()
+    };
+    if verdict.request_delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(verdict.request_delay_ms)).await;
+    }
+    // Refused or lost on its way in: not carried out, whatever the request was.
+    match verdict.outcome {
+        HttpOutcome::Refuse(e) => return fault_error(&state, e, usage),
+        HttpOutcome::Hang { hold_ms } => return hang(&peer, hold_ms).await,
+        _ => {}
+    }
     let plan = match plan {
         Ok(plan) => plan,
         Err(e) => return error(&e, Some(usage)),
     };
     if plan.places {
-        let account = match &plan.work {
-            Work::Call(call) => caller_name(&call.caller),
-            _ => "",
-        };
-        match state.limits.admit_order(account, now_ms) {
+        match state
+            .limits
+            .admit_order(account.as_deref().unwrap_or(""), now_ms)
+        {
             Ok(counts) => usage.orders = Some(counts),
             Err(refusal) => return refused(refusal, usage),
         }
     }
     let Plan { work, reading, .. } = plan;
-    let answer = match work {
-        Work::Now(body) => return reply(200, body, usage),
-        Work::Query(query) => ask(&state, |reply| Envelope::Ask { query, reply }).await,
-        Work::Call(call) => ask(&state, |reply| Envelope::Call { call, reply }).await,
+    let (status, body) = match work {
+        Work::Now(body) => (200, body),
+        Work::Query(query) => match ask(&state, |reply| Envelope::Ask { query, reply }).await {
+            Some(answer) => binance::rest::render(&answer, &reading, &cx),
+            None => (503, ApiError::unavailable().body()),
+        },
+        Work::Call(call) => match ask(&state, |reply| Envelope::Call { call, reply }).await {
+            Some(answer) => binance::rest::render(&answer, &reading, &cx),
+            None => (503, ApiError::unavailable().body()),
+        },
     };
-    let Some(answer) = answer else {
-        return error(&ApiError::unavailable(), Some(usage));
-    };
-    let (status, body) = binance::rest::render(&answer, &reading, &cx);
+    // Carried out; what the client hears may be something else.
+    match verdict.outcome {
+        HttpOutcome::ExecuteThenError(e) => return fault_error(&state, e, usage),
+        HttpOutcome::ExecuteThenHang { hold_ms } => return hang(&peer, hold_ms).await,
+        _ => {}
+    }
+    if verdict.response_delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(verdict.response_delay_ms)).await;
+    }
     reply(status, body, usage)
 }
 
-/// Who an order counts against: the account's key.
-fn caller_name(caller: &Caller) -> &str {
-    match caller {
-        Caller::ApiKey(key) | Caller::OpeningKey(key) => key,
-        Caller::Anonymous(name) | Caller::Session(name) => name,
+/// A fault's answer, as Binance gives it for the same cause.
+fn fault_error(state: &BinanceState, e: HttpError, usage: Usage) -> Response {
+    let api = match e {
+        HttpError::Unavailable => ApiError::unavailable(),
+        HttpError::Overloaded => ApiError::overloaded(),
+        HttpError::UnknownOutcome => ApiError::timeout(),
+        HttpError::ServerError { status } => ApiError::server_error(status),
+        HttpError::TooManyRequests { .. } => {
+            ApiError::too_many_requests(state.ctx.wire.venue.limits.request_weight_per_minute)
+        }
+        // The fault layer counts from the server's start; Binance says a wall-clock time.
+        HttpError::Banned { until_ms, .. } => {
+            ApiError::banned(state.ctx.wire.unix_ms_at_start.saturating_add(until_ms))
+        }
+    };
+    let mut response = error(&api, Some(usage));
+    if let Some(seconds) = e.retry_after_s() {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, number(seconds));
     }
+    response
+}
+
+/// Holds the request, then ends the connection without an answer (a reset: whatever is written
+/// after the flag is swallowed).
+async fn hang(peer: &Peer, hold_ms: u64) -> Response {
+    tokio::time::sleep(Duration::from_millis(hold_ms)).await;
+    peer.reset.store(true, std::sync::atomic::Ordering::Release);
+    let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        HeaderValue::from_static("close"),
+    );
+    response
 }
 
 /// Hands the engine thread a question and waits for its answer (`None`: the engine stopped).
@@ -263,7 +345,10 @@ async fn json_errors(response: Response) -> Response {
         .get(axum::http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     let status = response.status();
-    if is_json || status.is_success() || status == StatusCode::SWITCHING_PROTOCOLS {
+    let closing = response
+        .headers()
+        .contains_key(axum::http::header::CONNECTION);
+    if is_json || closing || status.is_success() || status == StatusCode::SWITCHING_PROTOCOLS {
         return response;
     }
     let e = match status {

@@ -92,7 +92,11 @@ impl Link {
                 StreamInbound::Reply(body) => return self.answer_in_order(now_ms, body, out),
             },
             Session::Api(session) => {
-                let skew_ms = 0i64;
+                let skew_ms = if self.injector.is_enabled() {
+                    self.injector.clock_skew_ms(now_ms)
+                } else {
+                    0
+                };
                 let wall_ms = self.wire.unix_ms_at_start.saturating_add(now_ms);
                 let cx = Context {
                     venue: &self.wire.venue,
@@ -168,7 +172,15 @@ impl Link {
 
     /// A message for this connection alone, as its session shows it.
     fn binance_message(&mut self, now_ms: u64, message: &Message, out: &mut Vec<Action>) {
-        let meta = self.meta_of(message);
+        let mut meta = self.meta_of(message);
+        let places = matches!(
+            message,
+            Message::Answered { answer, .. } if matches!(**answer, exchange::Answer::Placed { .. })
+        );
+        if places {
+            // The answer to order.place is what fault filters call an ORDER_ACK.
+            meta.msg_type = "ORDER_ACK";
+        }
         let wall_ms = self.wire.unix_ms_at_start.saturating_add(now_ms);
         let mut frames = Vec::new();
         match &mut self.session {

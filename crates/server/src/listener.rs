@@ -73,6 +73,10 @@ impl AsyncRead for ResettableStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        // A reset connection reads no more either: whoever serves it stops and drops it.
+        if self.reset.load(Ordering::Acquire) {
+            return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+        }
         Pin::new(&mut self.stream).poll_read(cx, buf)
     }
 }
